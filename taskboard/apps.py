@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
+
+
+class TaskboardConfig(AppConfig):
+    name = "taskboard"
+    verbose_name = "taskboard"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Import every installed app's tasks module so the enqueue-by-name allowlist
+        # (taskboard.registry) knows all of them in every process.
+        import taskboard.demo  # noqa: F401
+
+        autodiscover_modules("tasks")

@@ -1,0 +1,58 @@
+"""taskboard's own settings, read lazily so ``override_settings`` works in tests.
+
+Everything lives in ``settings.TASKBOARD`` (a dict); missing keys fall back to the defaults
+below. Values are validated where they are read, with the key named in the error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULTS: dict[str, Any] = {
+    # Enqueue the demo mix on the first start of an empty database.
+    "DEMO": True,
+    # A running attempt renews its lease this often; an attempt whose lease is older than
+    # LEASE_SECONDS is declared lost by the dispatcher and retried.
+    "LEASE_SECONDS": 15.0,
+    "HEARTBEAT_SECONDS": 3.0,
+    # How often a running attempt looks for a cancel request (from any host).
+    "CANCEL_POLL_SECONDS": 0.5,
+    # After interrupting a handler (cancel/timeout) this long without it returning, the
+    # worker records the outcome itself and exits; django-q2 respawns it.
+    "INTERRUPT_GRACE_SECONDS": 5.0,
+    # progress() writes at most this often (the last value is always written).
+    "PROGRESS_MIN_INTERVAL": 0.5,
+    # Dispatcher: tick length, batch size, and how long a queued run may go unclaimed
+    # (while its broker queue looks empty) before its message is considered lost.
+    "DISPATCH_INTERVAL": 1.0,
+    "DISPATCH_BATCH": 500,
+    "REDISPATCH_AFTER": 15.0,
+    # Cluster watchdog: prefetched work but no worker busy for this long = wedged cluster.
+    "WEDGE_SECONDS": 10.0,
+    # A worker heartbeat older than this is not alive (health check, dashboard).
+    "WORKER_STALE_SECONDS": 15.0,
+    "METRICS_PUBLIC": False,
+    "API_MAX_BODY": 1024 * 1024,
+}
+
+
+class Settings:
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        value = getattr(settings, "TASKBOARD", {}).get(name, DEFAULTS[name])
+        default = DEFAULTS[name]
+        if isinstance(default, float) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be a number") from None
+            if value <= 0:
+                raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be positive")
+        return value
+
+
+conf = Settings()

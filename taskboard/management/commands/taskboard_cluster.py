@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from taskboard import dispatch
+
+
+class Command(BaseCommand):
+    help = (
+        "Run one django-q2 cluster for the queue named by Q_CLUSTER_NAME. "
+        "taskboard_worker starts and supervises these; run that instead."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        dispatch.run_cluster()

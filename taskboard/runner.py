@@ -1,0 +1,287 @@
+"""``execute(run_id)``: the only function django-q2 ever calls.
+
+claim → call the task under a monitor → record the attempt → succeed, retry or dead-letter.
+
+The monitor is one daemon thread per worker process. While an attempt runs it renews the
+lease, polls for a cancel request and watches the deadline. To stop a handler that never
+checks (blocked in ``sleep`` or I/O) it sends SIGUSR1 to the worker's main thread; the
+handler raises ``TaskCancelled``/``TaskTimedOut`` there, which interrupts blocking calls
+(PEP 475 retries a syscall only when the handler returns). If the handler still has not
+returned after a grace period (stuck in C code, or swallowing ``BaseException``), the monitor
+records the outcome itself and exits the process; django-q2 respawns the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import traceback as tb
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from django.db import close_old_connections, connection
+from django.tasks import TaskResultStatus
+from django.tasks.signals import task_finished, task_started
+from django.utils import timezone
+from django.utils.json import normalize_json
+
+from taskboard.backends import TaskboardBackend, TaskboardTask, resolve_task
+from taskboard.conf import conf
+from taskboard.context import AttemptControl, TaskboardContext
+from taskboard.exceptions import TaskCancelled, TaskInterrupted, TaskTimedOut
+from taskboard.models import Outcome, Status, TaskAttempt, TaskRun, fingerprint
+from taskboard.retry import ErrorKind, PermanentError
+
+logger = structlog.get_logger("taskboard.runner")
+
+# Exit status of a worker the monitor had to kill; visible in django-q2's log.
+EXIT_STUCK = 70
+
+
+class LeaseLost(TaskInterrupted):
+    """The dispatcher declared this attempt lost (its lease expired) while it still ran."""
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def exception_path(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+class Monitor:
+    """Per-process watcher of the attempt in progress."""
+
+    TICK = 0.1
+
+    def __init__(self) -> None:
+        self.active: AttemptControl | None = None
+        self.main_thread_id = threading.main_thread().ident
+        self.can_signal = False
+        self.thread: threading.Thread | None = None
+        self.pid = os.getpid()
+
+    def ensure_started(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            return
+        # Signals reach only the main thread; elsewhere (e.g. a test thread) interruption
+        # is cooperative only.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGUSR1, self._on_signal)
+            self.can_signal = True
+        self.thread = threading.Thread(target=self._loop, name="taskboard-monitor", daemon=True)
+        self.thread.start()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        control = self.active
+        if control is not None and control.armed and control.shield == 0:
+            control.raise_pending()
+
+    def _loop(self) -> None:
+        next_poll = next_beat = 0.0
+        watched: AttemptControl | None = None
+        while True:
+            time.sleep(self.TICK)
+            control = self.active
+            if control is None:
+                continue
+            if control is not watched:
+                watched = control
+                next_poll = control.started + conf.CANCEL_POLL_SECONDS
+                next_beat = control.started + conf.HEARTBEAT_SECONDS
+            try:
+                next_poll, next_beat = self._check(control, next_poll, next_beat)
+            except Exception:
+                logger.exception("monitor check failed", run_id=str(control.run.pk))
+                close_old_connections()
+                connection.close()
+
+    def _check(self, control: AttemptControl, next_poll: float, next_beat: float) -> tuple[float, float]:
+        now = time.monotonic()
+        if control.interrupt is not None:
+            if now - (control.interrupted_at or now) > conf.INTERRUPT_GRACE_SECONDS:
+                self._give_up(control)
+            return next_poll, next_beat
+        if control.deadline is not None and now >= control.deadline:
+            self.interrupt(control, TaskTimedOut(
+                f"attempt {control.number} exceeded its timeout of "
+                f"{control.run.timeout:g}s"
+            ))
+            return next_poll, next_beat
+        if now >= next_poll:
+            next_poll = now + conf.CANCEL_POLL_SECONDS
+            row = (TaskRun.objects.filter(pk=control.run.pk)
+                   .values("status", "attempts", "cancel_requested", "cancel_requested_by")
+                   .first())
+            if row is None or row["status"] != Status.RUNNING or row["attempts"] != control.number:
+                self.interrupt(control, LeaseLost("the run was taken over (lease expired)"))
+            elif row["cancel_requested"]:
+                who = row["cancel_requested_by"] or "an operator"
+                self.interrupt(control, TaskCancelled(f"cancelled by {who}"))
+        if now >= next_beat:
+            next_beat = now + conf.HEARTBEAT_SECONDS
+            if not control.run.renew_lease(control.number, conf.LEASE_SECONDS):
+                self.interrupt(control, LeaseLost("the run was taken over (lease expired)"))
+        control.flush_progress()
+        return next_poll, next_beat
+
+    def interrupt(self, control: AttemptControl, exc: TaskInterrupted) -> None:
+        if not control.request_interrupt(exc):
+            return
+        logger.info("interrupting attempt", run_id=str(control.run.pk), reason=str(exc))
+        if self.can_signal and control.armed and control.shield == 0:
+            assert self.main_thread_id is not None
+            signal.pthread_kill(self.main_thread_id, signal.SIGUSR1)
+
+    def _give_up(self, control: AttemptControl) -> None:
+        """The handler ignored the interrupt: record the outcome here and end the process."""
+        exc = control.interrupt
+        assert exc is not None
+        if not isinstance(exc, LeaseLost):
+            attempt = build_attempt(control.run, control.number, control.started, exc,
+                                    _kind_of_interrupt(exc), "")
+            attempt.message += " (the handler did not stop; its worker process was ended)"
+            control.run.record_failure(attempt)
+        logger.error("handler ignored interrupt; ending worker process",
+                     run_id=str(control.run.pk), attempt=control.number)
+        os._exit(EXIT_STUCK)
+
+
+_monitor: Monitor | None = None
+
+
+def get_monitor() -> Monitor:
+    global _monitor
+    # A forked child must not reuse its parent's monitor (the thread did not survive fork).
+    if _monitor is None or _monitor.pid != os.getpid():
+        _monitor = Monitor()
+    _monitor.ensure_started()
+    return _monitor
+
+
+def _kind_of_interrupt(exc: TaskInterrupted) -> ErrorKind:
+    if isinstance(exc, TaskTimedOut):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, TaskCancelled):
+        return ErrorKind.CANCELLED
+    return ErrorKind.LOST
+
+
+def build_attempt(run: TaskRun, number: int, started: float, exc: BaseException,
+                  kind: ErrorKind, trace: str) -> TaskAttempt:
+    now = timezone.now()
+    path = exception_path(exc)
+    message = str(exc)[:4000]
+    return TaskAttempt(
+        run=run, task=run.task, number=number, outcome=kind.value,
+        exception=path, message=message, traceback=trace[-20000:],
+        fingerprint=fingerprint(run.task, path, message),
+        started_at=now - timedelta(seconds=time.monotonic() - started),
+        finished_at=now, worker=run.worker,
+    )
+
+
+def execute(run_id: str) -> None:
+    """Run one attempt of a run, if it is still claimable. Never raises for task errors."""
+    run = TaskRun.objects.claim(run_id, worker_identity(), conf.LEASE_SECONDS)
+    if run is None:
+        logger.debug("message dropped: run not claimable", run_id=str(run_id))
+        return
+    number = run.attempts
+    with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task,
+                                                 attempt=number):
+        _execute_claimed(run, number)
+
+
+def _execute_claimed(run: TaskRun, number: int) -> None:
+    log = logger.bind()
+    started = time.monotonic()
+    task = resolve_task(run.task)
+    if task is None:
+        exc = PermanentError(f"task {run.task} cannot be imported by the worker")
+        run.record_failure(build_attempt(run, number, started, exc, ErrorKind.PERMANENT, ""))
+        log.error("task not importable; dead-lettered")
+        return
+
+    backend: TaskboardBackend = task.get_backend()  # type: ignore[assignment]
+    result = backend.to_result(run, task)
+    deadline = started + run.timeout if run.timeout else None
+    control = AttemptControl(run=run, number=number, deadline=deadline, started=started)
+    monitor = get_monitor()
+    monitor.active = control
+    task_started.send(type(backend), task_result=result)
+    log.info("attempt started", queue=run.queue)
+    try:
+        value = _call(task, run, control, result, log)
+        outcome: Any = ("ok", _json_result(value))
+    except TaskInterrupted as exc:
+        outcome = ("error", exc, _kind_of_interrupt(exc), tb.format_exc())
+        # The signal may have torn a database call in the task: start clean.
+        connection.close()
+    except BaseException as exc:  # noqa: BLE001 - a worker records every failure
+        kind = task.policy.classify(exc) if not isinstance(exc, PermanentError) else ErrorKind.PERMANENT
+        outcome = ("error", exc, kind, tb.format_exc())
+    finally:
+        control.armed = False
+        monitor.active = None
+
+    if outcome[0] == "ok":
+        control.flush_progress(force=True)
+        attempt = TaskAttempt(
+            run=run, task=run.task, number=number, outcome=Outcome.SUCCEEDED,
+            started_at=run.claimed_at, finished_at=timezone.now(), worker=run.worker,
+        )
+        if run.succeed(attempt, outcome[1]):
+            log.info("attempt succeeded", duration=round(time.monotonic() - started, 3))
+            _send_finished(backend, run, task)
+        else:
+            log.warning("result discarded: the run is no longer this worker's")
+        return
+
+    _, exc, kind, trace = outcome
+    if isinstance(exc, LeaseLost):
+        log.warning("attempt abandoned: lease lost")
+        return
+    attempt = build_attempt(run, number, started, exc, kind, trace)
+    if run.record_failure(attempt):
+        log.warning("attempt failed", kind=kind.value, error=attempt.message[:200],
+                    next=run.status, run_after=run.run_after and run.run_after.isoformat())
+        if run.status != Status.RETRYING:
+            _send_finished(backend, run, task)
+    else:
+        log.warning("failure discarded: the run is no longer this worker's")
+
+
+def _call(task: TaskboardTask, run: TaskRun, control: AttemptControl, result: Any, log: Any) -> Any:
+    context = None
+    if task.takes_context:
+        context = TaskboardContext(task_result=result, run_id=str(run.pk),
+                                   checkpoint=run.checkpoint, control=control, log=log)
+    control.armed = True
+    # An interrupt that arrived before arming (e.g. a timeout of 0) is raised now.
+    control.raise_pending()
+    if context is not None:
+        return task.call(context, *run.args, **run.kwargs)
+    return task.call(*run.args, **run.kwargs)
+
+
+def _json_result(value: Any) -> Any:
+    try:
+        value = normalize_json(value)
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(f"the task returned a value that is not JSON: {exc}") from exc
+    return value
+
+
+def _send_finished(backend: TaskboardBackend, run: TaskRun, task: TaskboardTask) -> None:
+    result = backend.to_result(run, task)
+    if result.status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED):
+        task_finished.send(type(backend), task_result=result)

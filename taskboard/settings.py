@@ -1,0 +1,265 @@
+"""Project settings, every one read from the environment with a safe embedded default.
+
+Embedded default: SQLite in WAL mode + django-q2's ORM broker on the same database, so a
+fresh clone runs with nothing else installed. Scale-out: ``DATABASE_URL`` (PostgreSQL) and
+``TASKBOARD_BROKER_URL`` (Redis) switch the storage and the broker; see README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from taskboard.logging import build_logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("TASKBOARD_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no)")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ValueError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _secret_key() -> str:
+    # A generated key persisted under var/ keeps sessions and django-q2's signed payloads
+    # valid across restarts without shipping a known key.
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = VAR_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "taskboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "taskboard.urls"
+WSGI_APPLICATION = "taskboard.wsgi.application"
+ASGI_APPLICATION = "taskboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------------
+
+SQLITE_OPTIONS = {
+    # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait on the busy timeout
+    # instead of failing with "database is locked" on lock upgrade (see notes/django-q2.md).
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+if database_url := os.environ.get("DATABASE_URL"):
+    # Persistent connections: a new PostgreSQL connection per task costs ~7 ms here.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            database_url, conn_max_age=600, conn_health_checks=True
+        )
+    }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("TASKBOARD_SQLITE_PATH", str(VAR_DIR / "taskboard.sqlite3")),
+            "OPTIONS": dict(SQLITE_OPTIONS),
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- broker, cache and django-q2 ------------------------------------------------------------
+
+BROKER_URL = os.environ.get("TASKBOARD_BROKER_URL", "")
+if BROKER_URL and not BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ValueError(
+        f"TASKBOARD_BROKER_URL={BROKER_URL!r}: only redis:// URLs are supported "
+        "(leave it unset for the ORM broker on the database)"
+    )
+
+if BROKER_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": BROKER_URL}
+    }
+else:
+    # django-q2 publishes cluster status through the cache: it must be shared between
+    # processes (LocMemCache would hide workers from the dashboard).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "taskboard_cache",
+        }
+    }
+
+TASKBOARD_QUEUES = env_list("TASKBOARD_QUEUES", "default")
+
+# taskboard owns retries, timeouts and recovery; django-q2 is only the transport. So django-q2
+# must never retry (max_attempts=1, ack_failures), never store results (save_limit=-1) and
+# never redeliver a message on its own while a run is alive (retry far above any run time:
+# taskboard re-pushes lost messages itself, and a duplicate delivery is dropped at the claim).
+Q_CLUSTER = {
+    "name": "taskboard",
+    "workers": env_int("TASKBOARD_WORKERS", 2, minimum=1),
+    "timeout": env_int("TASKBOARD_HARD_TIMEOUT", 7 * 86400, minimum=1),
+    "retry": env_int("TASKBOARD_HARD_TIMEOUT", 7 * 86400, minimum=1) + 3600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": -1,
+    "queue_limit": env_int("TASKBOARD_WORKERS", 2, minimum=1) * 2,
+    "bulk": 1,
+    "poll": 0.1,
+    "guard_cycle": 0.5,
+    "recycle": 1000,
+    "catch_up": False,
+    "scheduler": False,
+    "cache": "default",
+    "cpu_affinity": 0,
+    "ALT_CLUSTERS": {},
+    "sync": False,
+}
+if BROKER_URL:
+    Q_CLUSTER["redis"] = BROKER_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+TASKS = {
+    "default": {
+        "BACKEND": "taskboard.backends.TaskboardBackend",
+        "QUEUES": TASKBOARD_QUEUES,
+        "OPTIONS": {},
+    }
+}
+
+# --- auth, i18n, static ---------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+# WhiteNoise serves static files from the app server itself (no CDN, no nginx needed).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+def _taskboard_settings() -> dict[str, object]:
+    """TASKBOARD_<KEY> environment variables override taskboard.conf.DEFAULTS."""
+    from taskboard.conf import DEFAULTS
+
+    values: dict[str, object] = {}
+    for key, default in DEFAULTS.items():
+        name = f"TASKBOARD_{key}"
+        if os.environ.get(name, "") == "":
+            continue
+        if isinstance(default, bool):
+            values[key] = env_bool(name, default)
+        elif isinstance(default, float):
+            try:
+                values[key] = float(os.environ[name])
+            except ValueError:
+                raise ValueError(f"{name}={os.environ[name]!r} is not a number") from None
+        else:
+            values[key] = env_int(name, int(default), minimum=1)
+    return values
+
+
+TASKBOARD = _taskboard_settings()
+
+LOGGING = build_logging_config(
+    json_output=os.environ.get("LOG_FORMAT", "console").lower() == "json",
+    level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from taskboard.operations import PERM_CANCEL, PERM_DISCARD, PERM_ENQUEUE, PERM_REPLAY, PERM_VIEW
+
+
+def _perm(dotted: str) -> Permission:
+    app_label, codename = dotted.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def make_user(username: str, *, staff: bool = True, perms: tuple[str, ...] = (),
+              superuser: bool = False) -> User:
+    user = User.objects.create_user(username, password="pw-" + username, is_staff=staff,
+                                    is_superuser=superuser)
+    user.user_permissions.add(*[_perm(p) for p in perms])
+    return user
+
+
+VIEWER_PERMS = (PERM_VIEW, "taskboard.view_taskattempt", "taskboard.view_deadletter")
+OPERATOR_PERMS = VIEWER_PERMS + (PERM_CANCEL, PERM_REPLAY, PERM_ENQUEUE, PERM_DISCARD)
+
+
+@pytest.fixture
+def viewer(db: Any) -> User:
+    """Read-only staff: may look, may not act."""
+    return make_user("viewer", perms=VIEWER_PERMS)
+
+
+@pytest.fixture
+def operator(db: Any) -> User:
+    return make_user("operator", perms=OPERATOR_PERMS)
+
+
+@pytest.fixture
+def outsider(db: Any) -> User:
+    """Logged in but not staff."""
+    return make_user("outsider", staff=False, perms=OPERATOR_PERMS)
+
+
+@pytest.fixture
+def operator_client(operator: User) -> Client:
+    client = Client()
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer: User) -> Client:
+    client = Client()
+    client.force_login(viewer)
+    return client

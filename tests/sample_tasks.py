@@ -1,0 +1,82 @@
+"""Module-level tasks used by the tests (importable by worker subprocesses too)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.tasks import task
+
+from taskboard.retry import PermanentError
+
+
+class Unrecoverable(Exception):
+    pass
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task(takes_context=True, max_attempts=4, backoff_base=0.0, backoff_max=0.0, jitter=0.0)
+def fail_until(context: Any, succeed_on: int) -> dict[str, int]:
+    if context.attempt < succeed_on:
+        raise ConnectionError(f"attempt {context.attempt} failed")
+    return {"attempt": context.attempt}
+
+
+@task(max_attempts=3, give_up_on=[Unrecoverable], backoff_base=0.0, backoff_max=0.0)
+def raise_unrecoverable() -> None:
+    raise Unrecoverable("row 17 is corrupt")
+
+
+@task(max_attempts=3, retry_on=[ConnectionError], backoff_base=0.0, backoff_max=0.0)
+def raise_value_error() -> None:
+    raise ValueError("bad value 'x'")
+
+
+@task(max_attempts=2)
+def raise_permanent() -> None:
+    raise PermanentError("no such account 99")
+
+
+@task(takes_context=True, timeout=1, max_attempts=2, backoff_base=0.0, backoff_max=0.0)
+def sleep_past_timeout(context: Any, seconds: float) -> dict[str, float]:
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+@task(takes_context=True)
+def swallow_everything(context: Any, seconds: float) -> str:
+    """A hostile handler: it catches BaseException and keeps sleeping."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except BaseException:  # noqa: BLE001
+            pass
+    return "survived"
+
+
+@task
+def return_not_json() -> object:
+    return object()
+
+
+@task(takes_context=True)
+def report(context: Any, n: int) -> dict[str, Any]:
+    for i in range(n):
+        context.progress(100 * (i + 1) / n, f"item {i + 1}")
+    context.save_checkpoint({"done": n})
+    return {"attempt": context.attempt, "checkpoint": context.checkpoint}
+
+
+@task
+async def async_add(a: int, b: int) -> int:
+    return a + b
+
+
+@task(queue_name="default", max_attempts=1)
+def echo(value: Any = None, *, label: str = "") -> Any:
+    return {"value": value, "label": label}
