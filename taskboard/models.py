@@ -256,9 +256,10 @@ class TaskRun(models.Model):
                 )
             elif should_retry(kind, attempt.number, self.max_attempts):
                 delay = Backoff.from_dict(self.backoff).delay(attempt.number)
+                attempt.retry_at = now + timedelta(seconds=delay)
                 done = self._transition(
                     from_statuses, attempt.number,
-                    status=Status.RETRYING, run_after=now + timedelta(seconds=delay),
+                    status=Status.RETRYING, run_after=attempt.retry_at,
                     lease_expires_at=None, last_error=summary,
                 )
             else:
@@ -322,6 +323,7 @@ class TaskAttempt(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     worker = models.CharField(max_length=200, blank=True, default="")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="When the retry was due.")
 
     class Meta:
         ordering = ["run", "number"]

@@ -91,6 +91,11 @@ class Monitor:
             time.sleep(self.TICK)
             control = self.active
             if control is None:
+                if watched is not None:
+                    # Between attempts hold no connection: idle workers should not pin
+                    # database sessions (and a test database must be droppable).
+                    watched = None
+                    connection.close()
                 continue
             if control is not watched:
                 watched = control

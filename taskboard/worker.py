@@ -160,13 +160,14 @@ class WorkerService:
             close_old_connections()
 
     def heartbeat(self) -> None:
-        pids = {queue: cluster.worker_pids() for queue, cluster in self.clusters.items()}
-        WorkerNode.objects.filter(pk=self.node.pk).update(
-            last_seen=timezone.now(), cluster_pids=pids,
-            restarts=sum(c.restarts for c in self.clusters.values()),
-            last_restart_reason=next(
-                (c.last_reason for c in self.clusters.values() if c.last_reason), ""),
-        )
+        node = self.node
+        node.last_seen = timezone.now()
+        node.cluster_pids = {queue: cluster.worker_pids() for queue, cluster in self.clusters.items()}
+        node.restarts = sum(c.restarts for c in self.clusters.values())
+        node.last_restart_reason = next(
+            (c.last_reason for c in self.clusters.values() if c.last_reason), "")
+        # save() re-creates the row if someone pruned it while we were alive.
+        node.save()
 
     def watch_clusters(self) -> None:
         stats = None

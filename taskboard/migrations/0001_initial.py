@@ -84,6 +84,7 @@ class Migration(migrations.Migration):
                 ('started_at', models.DateTimeField()),
                 ('finished_at', models.DateTimeField()),
                 ('worker', models.CharField(blank=True, default='', max_length=200)),
+                ('retry_at', models.DateTimeField(blank=True, help_text='When the retry was due.', null=True)),
                 ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_set', to='taskboard.taskrun')),
             ],
             options={
