@@ -64,6 +64,7 @@ def test_unclaimed_run_is_re_pushed_when_workers_idle_and_broker_empty(settings)
     assert dispatch.tick(["default"]).redispatched == 1
     stale.refresh_from_db()
     assert timezone.now() - stale.dispatched_at < timedelta(seconds=2)  # pushed again just now
+    assert TaskRun.objects.get(pk=fresh.pk).dispatched_at == fresh.dispatched_at  # too young
     assert dispatch.queue_depth("default") == 1
 
 
