@@ -79,7 +79,9 @@ class ClusterProcess:
         if self.process is None or self.process.poll() is not None:
             self._kill_group(signal.SIGKILL)  # reap orphans left in the group
             return
-        self._kill_group(signal.SIGTERM)
+        # SIGTERM to the cluster's main process only: its children inherited django-q2's
+        # stop handler, and signalling them all at once makes the stop hang.
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
