@@ -136,6 +136,9 @@ def dispatch_due(now: Any = None, queues: Iterable[str] | None = None) -> int:
     if queues is not None:
         qs = qs.filter(queue__in=list(queues))
     by_queue: dict[str, list[Any]] = {}
+    # A plain read first: on SQLite every transaction takes the database write lock.
+    if not qs.exists():
+        return 0
     with transaction.atomic():
         rows = _lock_batch(qs.values_list("pk", "queue"), conf.DISPATCH_BATCH)
         if not rows:
@@ -155,6 +158,8 @@ def recover_lost(now: Any = None, queues: Iterable[str] | None = None) -> int:
     if queues is not None:
         qs = qs.filter(queue__in=list(queues))
     count = 0
+    if not qs.exists():
+        return 0
     with transaction.atomic():
         runs = _lock_batch(qs, conf.DISPATCH_BATCH)
         for run in runs:
