@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 
 from taskboard import registry
 from taskboard.exceptions import InvalidTaskArguments
+from taskboard.jsonvalues import check_json_value
 from taskboard.retry import Backoff, ExceptionTypes, RetryPolicy, as_exception_types
 
 # Refuse argument payloads that would bloat every row read by the dashboard.
@@ -99,6 +100,7 @@ def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], d
     if not isinstance(kwargs, dict):
         raise InvalidTaskArguments("kwargs must be an object")
     try:
+        check_json_value([args, kwargs], "arguments")
         args, kwargs = normalize_json(list(args)), normalize_json(dict(kwargs))
         encoded = json.dumps([args, kwargs], allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -109,7 +111,10 @@ def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], d
         )
     if any(not isinstance(key, str) for key in kwargs):
         raise InvalidTaskArguments("kwargs keys must be strings")
-    signature = inspect.signature(task.func)
+    try:
+        signature = inspect.signature(task.func, eval_str=True)  # readable in error messages
+    except Exception:  # noqa: BLE001 - annotations that do not resolve
+        signature = inspect.signature(task.func)
     leading = [None] if task.takes_context else []
     try:
         bound = signature.bind(*leading, *args, **kwargs)

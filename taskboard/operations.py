@@ -17,6 +17,7 @@ import structlog
 from django.db import transaction
 from django.db.models import Q
 from django.tasks import task_backends
+from django.tasks.exceptions import InvalidTask
 from django.utils import timezone
 
 from taskboard import registry
@@ -149,7 +150,7 @@ def replay_dead_letters(letters: Any, *, user: Any = None, limit: int = BULK_LIM
     for letter in letters.select_related("run")[:limit]:
         try:
             outcome.done.append(replay(letter.run_id, user=user))
-        except (OperationError, UnknownTask) as exc:
+        except (OperationError, InvalidTask) as exc:  # e.g. the task's signature changed
             outcome.skipped.append((str(letter.run_id), str(exc)))
     return outcome
 

@@ -1,3 +1,10 @@
 """URL patterns; see the module docstring of the views they route to."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from taskboard.views.monitoring import healthz, metrics
+
+urlpatterns: list = [
+    path("healthz", healthz, name="taskboard-healthz"),
+    path("metrics", metrics, name="taskboard-metrics"),
+]

@@ -170,3 +170,17 @@ def test_async_task_runs():
 def test_priority_is_stored():
     result = sample_tasks.add.using(priority=50).enqueue(1, 1)
     assert TaskRun.objects.get(pk=result.id).priority == 50
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("value", ["nul \x00 byte", "lone \ud800 surrogate", nested(100)])
+def test_values_the_database_cannot_store_are_rejected(value):
+    with pytest.raises(InvalidTaskArguments):
+        sample_tasks.echo.enqueue(value)
+    assert TaskRun.objects.count() == 0

@@ -1,0 +1,48 @@
+"""JSON values the databases can store: no NUL characters, no lone surrogates, bounded depth.
+
+PostgreSQL rejects NUL in text and jsonb; neither driver can encode lone surrogates
+(``"\\ud800"``); and nesting deeper than MAX_JSON_DEPTH is refused before any recursive code
+(``normalize_json``, ``json.dumps``) sees it. Pure, no database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_JSON_DEPTH = 64
+
+
+class UnsafeJSON(ValueError):
+    pass
+
+
+def check_json_value(value: Any, field: str) -> None:
+    """Refuse JSON the databases cannot store or our code would choke on.
+
+    PostgreSQL rejects NUL characters in text and jsonb; neither database driver can encode
+    lone surrogates (``"\\ud800"``); and nesting deeper than MAX_JSON_DEPTH is refused before
+    any recursive code sees it. Iterative, so the check itself cannot recurse too deep.
+    """
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise UnsafeJSON(f"{field} is nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(item, str):
+            _check_text(item, field)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str):
+                    _check_text(key, field)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str, field: str) -> None:
+    if "\x00" in text:
+        raise UnsafeJSON(f"{field} contains a NUL character (\\u0000), which cannot be stored")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafeJSON(f"{field} contains an unpaired surrogate, which is not valid Unicode text") from None

@@ -1,0 +1,80 @@
+"""``taskboard_token USERNAME [--name N]``: create an API token; the key is the last line.
+
+Also ``taskboard_token --revoke PREFIX [USERNAME]`` and ``taskboard_token --list [USERNAME]``.
+Only a SHA-256 of the key is stored, so a lost key cannot be shown again: create a new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from taskboard import tokens
+from taskboard.models import ApiToken
+
+MIN_REVOKE_PREFIX = 4
+
+
+class Command(BaseCommand):
+    help = "Create (or list, or revoke) a taskboard API token; a new key is printed as the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("username", nargs="?", help="The user the token acts as (staff with permissions).")
+        parser.add_argument("--name", default="", help="A label to tell tokens apart (e.g. 'grafana').")
+        parser.add_argument("--revoke", metavar="PREFIX",
+                            help="Revoke the active token whose key starts with PREFIX (shown by --list).")
+        parser.add_argument("--list", action="store_true", help="List tokens (of USERNAME, or all).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = self._user(options["username"]) if options["username"] else None
+        if options["revoke"] is not None:
+            self._revoke(options["revoke"], user)
+        elif options["list"]:
+            self._list(user)
+        elif user is None:
+            raise CommandError("give a USERNAME to create a token for (or --list / --revoke PREFIX)")
+        else:
+            self._create(user, options["name"])
+
+    def _user(self, username: str) -> Any:
+        model = get_user_model()
+        try:
+            return model._default_manager.get_by_natural_key(username)
+        except model.DoesNotExist:
+            raise CommandError(f"no user {username!r}") from None
+
+    def _create(self, user: Any, name: str) -> None:
+        if len(name) > 100:
+            raise CommandError("--name must be at most 100 characters")
+        if not (user.is_active and user.is_staff):
+            self.stderr.write(f"warning: {user.get_username()} is not active staff; "
+                              "the API will answer 403 to this token until they are")
+        token, key = tokens.create_token(user, name)
+        self.stdout.write(f"created token {token.prefix}… for {user.get_username()}"
+                          + (f" ({name})" if name else "") + "; it is shown only once:")
+        self.stdout.write(key)
+
+    def _revoke(self, prefix: str, user: Any) -> None:
+        prefix = prefix.strip()
+        if len(prefix) < MIN_REVOKE_PREFIX:
+            raise CommandError(f"--revoke needs at least {MIN_REVOKE_PREFIX} characters of the key")
+        found = list(tokens.matching(prefix, user))
+        if not found:
+            raise CommandError(f"no active token starts with {prefix!r}")
+        if len(found) > 1:
+            raise CommandError(f"{len(found)} active tokens start with {prefix!r}; "
+                               "give more characters or the USERNAME")
+        tokens.revoke(found)
+        self.stdout.write(f"revoked token {found[0].prefix}… of {found[0].user.get_username()}")
+
+    def _list(self, user: Any) -> None:
+        qs = ApiToken.objects.select_related("user").order_by("-created_at")
+        if user is not None:
+            qs = qs.filter(user=user)
+        for token in qs:
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+            self.stdout.write(f"{token.prefix}  {token.user.get_username():<20} {state:<24} "
+                              f"last used {used:<16} {token.name}")

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError
+from django.test import Client
+
+from taskboard import tokens
+from taskboard.models import ApiToken
+from tests.commands.conftest import run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_prints_the_key_as_the_last_line(operator: User) -> None:
+    key = run("taskboard_token", "operator").last_line
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/stats/").status_code == 200
+
+
+def test_stores_only_the_hash(operator: User) -> None:
+    key = run("taskboard_token", "operator").last_line
+    assert ApiToken.objects.get().key_hash == tokens.hash_key(key)
+
+
+def test_stores_the_name(operator: User) -> None:
+    run("taskboard_token", "operator", "--name", "grafana")
+    assert ApiToken.objects.get().name == "grafana"
+
+
+def test_unknown_user_is_an_error(db: None) -> None:
+    with pytest.raises(CommandError, match="no user 'ghost'"):
+        run("taskboard_token", "ghost")
+
+
+def test_without_a_username_is_an_error(db: None) -> None:
+    with pytest.raises(CommandError, match="USERNAME"):
+        run("taskboard_token")
+
+
+def test_warns_about_non_staff_users(outsider: User) -> None:
+    assert "not active staff" in run("taskboard_token", "outsider").err
+
+
+def test_revoke_by_prefix(operator: User) -> None:
+    key = run("taskboard_token", "operator").last_line
+    run("taskboard_token", "--revoke", key[:8])
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/stats/").status_code == 401
+
+
+def test_revoke_by_whole_key(operator: User) -> None:
+    key = run("taskboard_token", "operator").last_line
+    run("taskboard_token", "--revoke", key)
+    assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_revoke_leaves_other_tokens_alone(operator: User) -> None:
+    first = run("taskboard_token", "operator").last_line
+    second = run("taskboard_token", "operator").last_line
+    run("taskboard_token", "--revoke", first)
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {second}").get("/api/stats/").status_code == 200
+
+
+def test_revoke_unknown_prefix_is_an_error(operator: User) -> None:
+    with pytest.raises(CommandError, match="no active token"):
+        run("taskboard_token", "--revoke", "zzzzzzzz")
+
+
+def test_revoke_needs_a_few_characters(operator: User) -> None:
+    run("taskboard_token", "operator")
+    with pytest.raises(CommandError, match="at least 4 characters"):
+        run("taskboard_token", "--revoke", "")
+
+
+def test_revoke_of_an_ambiguous_prefix_is_an_error(operator: User) -> None:
+    ApiToken.objects.create(user=operator, prefix="abcd1111", key_hash="1" * 64)
+    ApiToken.objects.create(user=operator, prefix="abcd2222", key_hash="2" * 64)
+    with pytest.raises(CommandError, match="2 active tokens"):
+        run("taskboard_token", "--revoke", "abcd")
+
+
+def test_list_shows_prefixes_not_keys(operator: User) -> None:
+    key = run("taskboard_token", "operator", "--name", "ci").last_line
+    listing = run("taskboard_token", "--list").out
+    assert (key[:8] in listing, key in listing) == (True, False)
