@@ -334,6 +334,10 @@ class TaskAttempt(models.Model):
             models.Index(fields=["outcome", "finished_at"], name="attempt_outcome_time"),
             models.Index(fields=["fingerprint", "finished_at"], name="attempt_fingerprint"),
             models.Index(fields=["task", "finished_at"], name="attempt_task_time"),
+            # dashboard: failure groups and the latest failures (a range of failed attempts,
+            # grouped by fingerprint, answered from the index alone)
+            models.Index(fields=["finished_at", "fingerprint"], condition=~Q(outcome="succeeded"),
+                         name="attempt_failures"),
         ]
 
     def __str__(self) -> str:
@@ -381,6 +385,17 @@ class DeadLetter(models.Model):
         indexes = [
             models.Index(fields=["resolved_at", "-created_at", "-id"], name="dlq_open_list"),
             models.Index(fields=["task", "resolved_at", "-created_at"], name="dlq_task_list"),
+            # admin: every entry newest first
+            models.Index(fields=["-created_at", "-id"], name="dlq_recent"),
+            # dashboard: the open list newest first, plain and per task (a NULL test on the
+            # leading column does not let PostgreSQL use the indexes above for this order)
+            models.Index(fields=["-created_at", "-id"], condition=Q(resolved_at__isnull=True),
+                         name="dlq_open_recent"),
+            models.Index(fields=["task", "-created_at", "-id"], condition=Q(resolved_at__isnull=True),
+                         name="dlq_open_task"),
+            # dashboard: resolved entries, most recently resolved first
+            models.Index(fields=["-resolved_at", "-id"], condition=Q(resolved_at__isnull=False),
+                         name="dlq_resolved_list"),
         ]
         permissions = [("discard_deadletter", "Can discard dead letters")]
 

@@ -182,7 +182,7 @@ def replay_many(run_ids: Iterable[uuid.UUID | str], *, user: Any = None) -> Bulk
     for run_id in run_ids:
         try:
             outcome.done.append(replay(run_id, user=user))
-        except (OperationError, TaskRun.DoesNotExist) as exc:
+        except (OperationError, InvalidTask, TaskRun.DoesNotExist) as exc:
             outcome.skipped.append((str(run_id), str(exc)))
     return outcome
 

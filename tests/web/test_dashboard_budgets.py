@@ -1,0 +1,68 @@
+"""Every page and fragment does a fixed number of queries, however many rows it shows.
+
+The seed puts dozens of rows behind every panel (runs in each status, attempts, dead letters,
+workers); an N+1 anywhere would blow the budget. Budgets are for an operator (permission
+checks included) on a cold dashboard cache (the aggregates are computed and stored).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from taskboard.models import DeadLetter, Status, WorkerNode
+
+BUDGETS = {
+    "/dashboard/": 28,
+    "/dashboard/panels/stats/": 12,
+    "/dashboard/panels/queues/": 8,
+    "/dashboard/panels/charts/": 12,
+    "/dashboard/panels/workers/": 6,
+    "/dashboard/panels/failures/": 5,
+    "/dashboard/runs/": 7,
+    "/dashboard/runs/?status=failed&q=card": 8,
+    "/dashboard/runs/{failed}/": 7,
+    "/dashboard/runs/{running}/progress/": 7,
+    "/dashboard/runs/{running}/row/": 5,
+    "/dashboard/failures/": 21,
+    "/dashboard/failures/{fingerprint}/": 9,
+    "/dashboard/dead-letters/": 6,
+    "/dashboard/dead-letters/?state=resolved": 6,
+    "/dashboard/workers/": 7,
+}
+
+
+@pytest.fixture
+def seeded(make_run, make_failed, make_attempt):
+    for i in range(60):
+        make_failed(f"card declined for order {i}", ago=60 * i, exception=f"app.Error{i % 3}")
+        make_run(Status.SUCCEEDED, ago=i)
+        make_run(Status.RUNNING, progress=i, progress_message=f"item {i}", worker=f"host-a:{100 + i % 4}")
+        make_run(Status.QUEUED, dispatched_at=None)
+    DeadLetter.objects.filter(pk__in=DeadLetter.objects.values("pk")[:30]).update(resolution="discarded")
+    for n in range(3):
+        WorkerNode.objects.create(id=uuid.uuid4().hex, hostname=f"host-{n}", pid=n + 1, queues=["default"],
+                                  cluster_pids={"default": [100, 101, 102, 103]})
+    failed = make_failed("boom 7")
+    return {"failed": failed.pk, "running": make_run(Status.RUNNING).pk,
+            "fingerprint": failed.attempt_set.get().fingerprint}
+
+
+@pytest.mark.parametrize(("url", "budget"), BUDGETS.items())
+def test_page_stays_within_its_query_budget(operator_client, seeded, django_assert_max_num_queries, url, budget):
+    with django_assert_max_num_queries(budget):
+        response = operator_client.get(url.format(**seeded))
+    assert response.status_code in (200, 286)
+
+
+def test_budget_holds_for_htmx_fragments_too(operator_client, seeded, django_assert_max_num_queries):
+    with django_assert_max_num_queries(BUDGETS["/dashboard/runs/"]):
+        response = operator_client.get("/dashboard/runs/", HTTP_HX_REQUEST="true")
+    assert response.content.lstrip().startswith(b'<section id="results"')
+
+
+def test_warm_failures_page_reads_only_the_cache(operator_client, seeded, django_assert_max_num_queries):
+    operator_client.get("/dashboard/failures/")
+    with django_assert_max_num_queries(5):  # session, user, two permission lookups, one cache read
+        operator_client.get("/dashboard/failures/")

@@ -1,0 +1,143 @@
+"""One run's page: what it shows, its live fragment, and which actions it offers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from taskboard.models import DeadLetter, Outcome, Resolution, Status
+from tests.web.conftest import HTMX
+
+
+def page(client, run):
+    return client.get(f"/dashboard/runs/{run.pk}/").content.decode()
+
+
+def test_shows_arguments_and_result_as_formatted_json(viewer_client, make_run):
+    run = make_run(Status.SUCCEEDED, args=[1], kwargs={"account": 7}, result={"synced": 400})
+    content = page(viewer_client, run)
+    assert "{\n  &quot;account&quot;: 7\n}" in content
+    assert "{\n  &quot;synced&quot;: 400\n}" in content
+
+
+def test_shows_the_checkpoint(viewer_client, make_run):
+    content = page(viewer_client, make_run(Status.RUNNING, checkpoint={"done": 12}))
+    assert "&quot;done&quot;: 12" in content
+
+
+def test_shows_queue_wait_and_run_time(viewer_client, make_run):
+    run = make_run(Status.SUCCEEDED)
+    run.started_at = run.enqueued_at + timedelta(seconds=4)
+    run.finished_at = run.started_at + timedelta(seconds=90)
+    run.save()
+    content = page(viewer_client, run)
+    assert "<dt>Queue wait</dt><dd>4.0 s</dd>" in content
+    assert "<dt>Run time</dt><dd>1 m 30 s</dd>" in content
+
+
+def test_progress_is_an_accessible_progressbar(viewer_client, make_run):
+    content = page(viewer_client, make_run(Status.RUNNING, progress=64, progress_message="64 pages"))
+    assert 'role="progressbar" aria-valuenow="64" aria-valuemin="0" aria-valuemax="100"' in content
+    assert "64 pages" in content
+
+
+def test_attempt_timeline_lists_each_attempt_with_its_error(viewer_client, make_run, make_attempt):
+    run = make_run(Status.SUCCEEDED, attempts=2)
+    make_attempt(run, number=1, outcome=Outcome.RETRYABLE, exception="builtins.ConnectionError",
+                 message="reset by peer", traceback="Traceback: line 3", worker="host-b:7")
+    make_attempt(run, number=2, outcome=Outcome.SUCCEEDED)
+    content = page(viewer_client, run)
+    assert "Attempt 1" in content and "Attempt 2" in content
+    assert "builtins.ConnectionError</span>: reset by peer" in content
+    assert "on host-b:7" in content
+    assert '<details class="traceback">\n            <summary>Traceback</summary>' in content
+
+
+def test_running_attempt_appears_in_the_timeline(viewer_client, make_run):
+    content = page(viewer_client, make_run(Status.RUNNING, worker="host-c:9"))
+    assert '<li class="tl-item is-running">' in content
+
+
+def test_replay_chain_links_both_ways(viewer_client, make_failed, make_run):
+    original = make_failed()
+    replay = make_run(Status.QUEUED, replay_of=original)
+    assert f'href="/dashboard/runs/{replay.pk}/"' in page(viewer_client, original)
+    assert f'href="/dashboard/runs/{original.pk}/"' in page(viewer_client, replay)
+
+
+def test_open_dead_letter_is_shown_with_its_reason(viewer_client, make_failed):
+    content = page(viewer_client, make_failed("card declined for order 5"))
+    assert "In the dead-letter queue" in content
+    assert "permanent error: PermanentError: card declined for order 5" in content
+
+
+def test_resolved_dead_letter_names_who_and_links_the_new_run(viewer_client, make_failed, make_run, operator):
+    run = make_failed()
+    new = make_run(replay_of=run)
+    DeadLetter.objects.get(run=run).resolve(Resolution.REPLAYED, "alice", operator, new)
+    content = page(viewer_client, run)
+    assert "replayed by alice" in content
+    assert f'<a href="/dashboard/runs/{new.pk}/" class="mono">run {str(new.pk)[:8]}</a>' in content
+
+
+def test_retrying_run_says_when_it_tries_again(viewer_client, make_run):
+    content = page(viewer_client, make_run(Status.RETRYING, run_after=make_run().enqueued_at + timedelta(minutes=5)))
+    assert "Waiting to retry: next attempt" in content
+
+
+def test_operator_may_cancel_an_open_run(operator_client, make_run):
+    content = page(operator_client, make_run(Status.QUEUED))
+    assert '<button type="submit" class="btn btn-danger">Cancel</button>' in content
+    assert ">Replay</button>" not in content
+
+
+def test_operator_may_replay_a_failed_run(operator_client, make_failed):
+    content = page(operator_client, make_failed())
+    assert '<button type="submit" class="btn btn-primary">Replay</button>' in content
+    assert ">Cancel</button>" not in content
+    assert "<summary>Replay with edited arguments</summary>" in content
+
+
+def test_viewer_sees_no_actions(viewer_client, make_failed):
+    content = page(viewer_client, make_failed())
+    assert "</button>" not in content.split('id="run-live"')[1].split("Log out")[0]
+    assert "Read-only" in content
+
+
+def test_cancel_requested_replaces_the_cancel_button(operator_client, make_run):
+    content = page(operator_client, make_run(Status.RUNNING, cancel_requested=True, cancel_requested_by="bob"))
+    assert "cancel requested by bob" in content
+    assert ">Cancel</button>" not in content
+
+
+def test_live_fragment_polls_while_the_run_is_open(viewer_client, make_run):
+    run = make_run(Status.RUNNING)
+    response = viewer_client.get(f"/dashboard/runs/{run.pk}/progress/")
+    assert response.status_code == 200
+    assert "every 2s [document.visibilityState === 'visible']" in response.content.decode()
+
+
+def test_live_fragment_answers_286_once_finished(viewer_client, make_run):
+    run = make_run(Status.SUCCEEDED, progress=100)
+    response = viewer_client.get(f"/dashboard/runs/{run.pk}/progress/")
+    assert response.status_code == 286
+    assert 'aria-valuenow="100"' in response.content.decode()
+
+
+def test_live_fragment_of_a_finished_run_has_no_trigger(viewer_client, make_run):
+    run = make_run(Status.CANCELLED)
+    assert "hx-trigger" not in viewer_client.get(f"/dashboard/runs/{run.pk}/progress/").content.decode()
+
+
+def test_htmx_request_of_the_page_gets_the_live_fragment(viewer_client, make_run):
+    run = make_run(Status.RUNNING)
+    content = viewer_client.get(f"/dashboard/runs/{run.pk}/", **HTMX).content.decode()
+    assert content.lstrip().startswith('<div id="run-live"')
+
+
+def test_hostile_arguments_and_errors_are_escaped(viewer_client, make_run, make_attempt):
+    hostile = "<script>alert('x')</script>"
+    run = make_run(Status.FAILED, kwargs={"name": hostile}, last_error=hostile, progress_message=hostile)
+    make_attempt(run, message=hostile, traceback=hostile)
+    content = page(viewer_client, run)
+    assert "<script>alert" not in content
+    assert "&lt;script&gt;alert(" in content
