@@ -281,14 +281,16 @@ class TaskboardBackend(BaseTaskBackend):
             raise TaskResultDoesNotExist(result_id) from None
         return self.to_result(run)
 
-    def to_result(self, run: Any, task: Task | None = None) -> TaskResult:
+    def to_result(self, run: Any, task: Task | None = None, attempts: list[Any] | None = None) -> TaskResult:
+        """The ``TaskResult`` of a run; pass ``attempts`` (its attempt rows) when already known."""
         from taskboard.models import Outcome
 
         if task is None:
             task = resolve_task(run.task)
             if task is None:
                 raise TaskResultDoesNotExist(f"{run.id}: task {run.task} cannot be imported")
-        attempts = list(run.attempt_set.all()) if run.attempts else []
+        if attempts is None:
+            attempts = list(run.attempt_set.all()) if run.attempts else []
         worker_ids = [a.worker for a in attempts]
         if run.status == "running":
             worker_ids.append(run.worker)  # the attempt in progress has no row yet

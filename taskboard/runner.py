@@ -216,13 +216,15 @@ def _execute_claimed(run: TaskRun, number: int) -> None:
         return
 
     backend: TaskboardBackend = task.get_backend()  # type: ignore[assignment]
-    result = backend.to_result(run, task)
+    # Earlier attempts' rows (for TaskResult.errors); a first attempt has none to read.
+    prior = list(run.attempt_set.all()) if number > 1 else []
+    result = backend.to_result(run, task, prior)
     deadline = started + run.timeout if run.timeout else None
     control = AttemptControl(run=run, number=number, deadline=deadline, started=started)
     monitor = get_monitor()
     monitor.active = control
     task_started.send(type(backend), task_result=result)
-    log.info("attempt started", queue=run.queue)
+    log.debug("attempt started", queue=run.queue)
     try:
         value = _call(task, run, control, result, log)
         outcome: Any = ("ok", _json_result(value))
@@ -245,7 +247,7 @@ def _execute_claimed(run: TaskRun, number: int) -> None:
         )
         if run.succeed(attempt, outcome[1]):
             log.info("attempt succeeded", duration=round(time.monotonic() - started, 3))
-            _send_finished(backend, run, task)
+            _send_finished(backend, run, task, [*prior, attempt])
         else:
             log.warning("result discarded: the run is no longer this worker's")
         return
@@ -259,7 +261,7 @@ def _execute_claimed(run: TaskRun, number: int) -> None:
         log.warning("attempt failed", kind=kind.value, error=attempt.message[:200],
                     next=run.status, run_after=run.run_after and run.run_after.isoformat())
         if run.status != Status.RETRYING:
-            _send_finished(backend, run, task)
+            _send_finished(backend, run, task, [*prior, attempt])
     else:
         log.warning("failure discarded: the run is no longer this worker's")
 
@@ -286,7 +288,8 @@ def _json_result(value: Any) -> Any:
     return value
 
 
-def _send_finished(backend: TaskboardBackend, run: TaskRun, task: TaskboardTask) -> None:
-    result = backend.to_result(run, task)
+def _send_finished(backend: TaskboardBackend, run: TaskRun, task: TaskboardTask,
+                   attempts: list[TaskAttempt]) -> None:
+    result = backend.to_result(run, task, attempts)
     if result.status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED):
         task_finished.send(type(backend), task_result=result)

@@ -138,6 +138,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("TASKBOARD_SQLITE_PATH", str(VAR_DIR / "taskboard.sqlite3")),
             "OPTIONS": dict(SQLITE_OPTIONS),
+            # django-q2 workers call close_old_connections() before every task; reopening the
+            # file and re-running the PRAGMAs each time would cost more than the task.
+            "CONN_MAX_AGE": 600,
         }
     }
 

@@ -23,14 +23,16 @@ def test_every_run_log_line_carries_run_task_and_attempt():
     logger = logging.getLogger("taskboard.runner")
     logger.addHandler(handler)
     try:
-        result = sample_tasks.fail_until.enqueue(succeed_on=5)
-        execute(result.id)
+        failing = sample_tasks.fail_until.enqueue(succeed_on=5)
+        execute(failing.id)
+        passing = sample_tasks.add.enqueue(1, 2)
+        execute(passing.id)
     finally:
         logger.removeHandler(handler)
-    events = [e for e in handler.events if e.get("event") in ("attempt started", "attempt failed")]
-    assert len(events) == 2
-    for event in events:
-        assert (event["run_id"], event["task"], event["attempt"]) == (result.id, "tests.sample_tasks.fail_until", 1)
+    by_event = {e["event"]: e for e in handler.events}
+    failed, succeeded = by_event["attempt failed"], by_event["attempt succeeded"]
+    assert (failed["run_id"], failed["task"], failed["attempt"]) == (failing.id, "tests.sample_tasks.fail_until", 1)
+    assert (succeeded["run_id"], succeeded["task"], succeeded["attempt"]) == (passing.id, "tests.sample_tasks.add", 1)
 
 
 def test_json_renderer_is_selected_by_log_format():
