@@ -14,8 +14,15 @@ from typing import Any
 from django.db import connection, models
 
 
+_quoted: dict[tuple[str, str], str] = {}
+
+
 def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
+    # Memoised: every connection.ops access goes through a thread-local proxy.
+    key = (connection.vendor, name)
+    if key not in _quoted:
+        _quoted[key] = connection.ops.quote_name(name)
+    return _quoted[key]
 
 
 def _prep(field: models.Field, value: Any) -> Any:
