@@ -8,7 +8,7 @@ Errors are ``NotAllowed`` (403), ``OperationError`` (409) or ``InvalidTask`` sub
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,26 +165,25 @@ def discard_dead_letters(letters: Any, *, user: Any = None, limit: int = BULK_LI
     return count
 
 
-def cancel_many(run_ids: Iterable[uuid.UUID | str], *, user: Any = None) -> BulkResult:
-    require(user, PERM_CANCEL)
+def _each(verb: Callable[..., TaskRun], run_ids: Iterable[uuid.UUID | str], user: Any) -> BulkResult:
+    """Apply a verb to each run; a run it cannot apply to is skipped with the reason."""
     outcome = BulkResult()
     for run_id in run_ids:
         try:
-            outcome.done.append(cancel(run_id, user=user))
-        except (OperationError, TaskRun.DoesNotExist) as exc:
+            outcome.done.append(verb(run_id, user=user))
+        except (OperationError, InvalidTask, TaskRun.DoesNotExist) as exc:
             outcome.skipped.append((str(run_id), str(exc)))
     return outcome
+
+
+def cancel_many(run_ids: Iterable[uuid.UUID | str], *, user: Any = None) -> BulkResult:
+    require(user, PERM_CANCEL)
+    return _each(cancel, run_ids, user)
 
 
 def replay_many(run_ids: Iterable[uuid.UUID | str], *, user: Any = None) -> BulkResult:
     require(user, PERM_REPLAY)
-    outcome = BulkResult()
-    for run_id in run_ids:
-        try:
-            outcome.done.append(replay(run_id, user=user))
-        except (OperationError, InvalidTask, TaskRun.DoesNotExist) as exc:
-            outcome.skipped.append((str(run_id), str(exc)))
-    return outcome
+    return _each(replay, run_ids, user)
 
 
 def prune(older_than_days: float, *, dry_run: bool = False, batch: int = 5_000) -> int:
