@@ -131,6 +131,13 @@ if database_url := os.environ.get("DATABASE_URL"):
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
+    elif os.environ.get("TASKBOARD_PROCESS") == "worker" and not env_bool("TASKBOARD_WORKER_SYNC_COMMIT", False):
+        # Worker processes (set by taskboard_worker) commit claims and outcomes without
+        # waiting for the WAL flush. A PostgreSQL crash can then lose the last few hundred
+        # milliseconds of those writes; the runs concerned are recovered like any crashed
+        # attempt (lease expiry, re-push), which taskboard's at-least-once contract already
+        # covers. TASKBOARD_WORKER_SYNC_COMMIT=1 restores synchronous commits.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c synchronous_commit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -55,7 +55,8 @@ class ClusterProcess:
     started: float = field(default_factory=time.monotonic)
 
     def start(self) -> None:
-        env = dict(os.environ, Q_CLUSTER_NAME=self.queue, TASKBOARD_WORKERS=str(self.workers))
+        env = dict(os.environ, Q_CLUSTER_NAME=self.queue, TASKBOARD_WORKERS=str(self.workers),
+                   TASKBOARD_PROCESS="worker")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "django", "taskboard_cluster"],
             cwd=settings.BASE_DIR, env=env, start_new_session=True, preexec_fn=_die_with_parent,
