@@ -35,7 +35,7 @@ logger = logging.getLogger("taskboard.dashboard")
 
 PAGE_SIZE = 50
 LIST_COUNT_BOUND = 1_000
-PANEL_COUNT_BOUND = 10_000
+PANEL_COUNT_BOUND = 2_000
 FAILURE_WINDOW = timedelta(days=7)
 FAILURE_GROUPS = 50
 # A group's "recovered" share samples its newest failing attempts: at most RECOVERY_SAMPLE
@@ -260,30 +260,47 @@ class Series:
         return self.failed / self.total if self.total else 0.0
 
 
-def _throughput(title: str, step: timedelta, count: int, now: datetime) -> Series:
-    trunc = TruncMinute if step == timedelta(minutes=1) else TruncHour
-    unit = "minute" if trunc is TruncMinute else "hour"
-    last = now.astimezone(UTC).replace(second=0, microsecond=0)
-    if unit == "hour":
-        last = last.replace(minute=0)
-    start = last - step * (count - 1)
-    buckets = {start + step * i: Bucket(start + step * i) for i in range(count)}
+def _attempt_counts(start: datetime, end: datetime | None, trunc: Any) -> dict[datetime, tuple[int, int]]:
+    """(total, failed) attempts per bucket finished in [start, end)."""
     # index attempt_outcome_time (outcome, finished_at): the IN list lets the database range
     # scan each outcome instead of reading the whole table.
-    rows = (TaskAttempt.objects.filter(outcome__in=list(Outcome.values), finished_at__gte=start)
-            .annotate(bucket=trunc("finished_at", tzinfo=UTC)).values("bucket")
+    qs = TaskAttempt.objects.filter(outcome__in=list(Outcome.values), finished_at__gte=start)
+    if end is not None:
+        qs = qs.filter(finished_at__lt=end)
+    rows = (qs.annotate(bucket=trunc("finished_at", tzinfo=UTC)).values("bucket")
             .annotate(total=Count("*"), failed=Count(COUNTED, filter=FAILED_ATTEMPT)).order_by())
-    for row in rows:
-        bucket = buckets.get(row["bucket"])
-        if bucket is not None:
-            bucket.total, bucket.failed = row["total"], row["failed"]
-    return Series(title, step, list(buckets.values()))
+    return {row["bucket"]: (row["total"], row["failed"]) for row in rows}
+
+
+def _series(title: str, step: timedelta, start: datetime, count: int,
+            counts: dict[datetime, tuple[int, int]]) -> Series:
+    buckets = []
+    for i in range(count):
+        total, failed = counts.get(start + step * i, (0, 0))
+        buckets.append(Bucket(start + step * i, total, failed))
+    return Series(title, step, buckets)
 
 
 def charts(now: datetime | None = None) -> list[Series]:
-    now = now or timezone.now()
-    day = cached("throughput-24h", lambda: _throughput("Last 24 hours", timedelta(hours=1), 24, now))
-    return [_throughput("Last hour", timedelta(minutes=1), 60, now), day]
+    """Attempts per minute over the last hour and per hour over the last 24 hours.
+
+    Closed buckets never change, so they are computed once per bucket period and cached; only
+    the current minute is read live. The current hour is the sum of its minutes.
+    """
+    now = (now or timezone.now()).astimezone(UTC)
+    minute = now.replace(second=0, microsecond=0)
+    hour = minute.replace(minute=0)
+    first_minute = minute - timedelta(minutes=59)
+    first_hour = hour - timedelta(hours=23)
+    closed_minutes = cached(f"chart-minutes-{minute.isoformat()}",
+                            lambda: _attempt_counts(first_minute, minute, TruncMinute), seconds=120)
+    closed_hours = cached(f"chart-hours-{hour.isoformat()}",
+                          lambda: _attempt_counts(first_hour, hour, TruncHour), seconds=7200)
+    minutes = {**closed_minutes, **_attempt_counts(minute, None, TruncMinute)}
+    current_hour = [counts for start, counts in minutes.items() if start >= hour]
+    hours = {**closed_hours, hour: (sum(c[0] for c in current_hour), sum(c[1] for c in current_hour))}
+    return [_series("Last hour", timedelta(minutes=1), first_minute, 60, minutes),
+            _series("Last 24 hours", timedelta(hours=1), first_hour, 24, hours)]
 
 
 def latest_failures(limit: int = 8) -> list[TaskAttempt]:
