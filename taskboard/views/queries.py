@@ -547,12 +547,15 @@ def group_summary(fingerprint: str) -> FailureGroup | None:
     if stats is not None:
         group = stats.get(fingerprint) or FailureGroup(fingerprint, 0, 0, 0, sample.finished_at, sample.finished_at)
     else:
-        row = TaskAttempt.objects.filter(fingerprint=fingerprint, finished_at__gte=now - FAILURE_WINDOW).aggregate(
+        # One group's 7 days of rows: cheap for most groups, not for a hot one, so keep the
+        # answer for a few seconds like the other aggregates (the page polls nothing heavier).
+        row = cached(f"group:{fingerprint}", lambda: TaskAttempt.objects.filter(
+            fingerprint=fingerprint, finished_at__gte=now - FAILURE_WINDOW).aggregate(
             count_7d=Count("*"),
             count_24h=Count(COUNTED, filter=Q(finished_at__gte=now - timedelta(hours=24))),
             count_1h=Count(COUNTED, filter=Q(finished_at__gte=now - HOUR)),
             first_seen=Min("finished_at"), last_seen=Max("finished_at"),
-        )
+        ))
         group = FailureGroup(fingerprint, row["count_1h"], row["count_24h"], row["count_7d"],
                              row["first_seen"] or sample.finished_at, row["last_seen"] or sample.finished_at)
     group.task, group.exception, group.outcome = sample.task, sample.exception, sample.outcome

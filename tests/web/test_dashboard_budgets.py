@@ -28,7 +28,7 @@ BUDGETS = {
     "/dashboard/runs/{running}/progress/": 7,
     "/dashboard/runs/{running}/row/": 5,
     "/dashboard/failures/": 21,
-    "/dashboard/failures/{fingerprint}/": 9,
+    "/dashboard/failures/{fingerprint}/": 15,
     "/dashboard/dead-letters/": 6,
     "/dashboard/dead-letters/?state=resolved": 6,
     "/dashboard/workers/": 7,
