@@ -178,6 +178,8 @@ class TaskRun(models.Model):
             models.Index(fields=["status", "lease_expires_at"], name="run_lease"),
             models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched"),
             models.Index(fields=["finished_at"], name="run_finished"),
+            # run detail: a run's replays newest first (SQLite otherwise walks run_list)
+            models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays"),
         ]
         constraints = [
             models.UniqueConstraint(
