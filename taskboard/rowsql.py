@@ -13,7 +13,6 @@ from typing import Any
 
 from django.db import connection, models
 
-
 _quoted: dict[tuple[str, str], str] = {}
 
 

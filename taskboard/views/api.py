@@ -279,7 +279,8 @@ def list_runs(
         qs = qs.filter(queue=queue)
     if cursor:
         at, pk = decode_run_cursor(cursor)
-        qs = qs.filter(Q(enqueued_at__lt=at) | Q(enqueued_at=at, id__lt=pk))
+        # The redundant bound lets the database seek the (enqueued_at, id) index.
+        qs = qs.filter(Q(enqueued_at__lt=at) | Q(enqueued_at=at, id__lt=pk), enqueued_at__lte=at)
     runs = list(with_errors(qs)[: limit + 1])
     more = len(runs) > limit
     runs = runs[:limit]
@@ -336,7 +337,7 @@ def list_dead_letters(
         qs = qs.filter(resolved_at__isnull=open)
     if cursor:
         at, pk = decode_int_cursor(cursor)
-        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk))
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk), created_at__lte=at)
     letters = list(qs[: limit + 1])
     more = len(letters) > limit
     letters = letters[:limit]

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from django.db.models.functions import TruncHour, TruncMinute
 from django.tasks import task_backends
 from django.utils import timezone
 
-from taskboard import dispatch
+from taskboard import dispatch, serializers
 from taskboard.conf import conf
 from taskboard.models import FINISHED, DeadLetter, Outcome, Status, TaskAttempt, TaskRun, WorkerNode
 
@@ -90,22 +88,19 @@ class Cursor:
     at: datetime
     pk: str
 
+    # The same opaque format as the JSON API's cursors (serializers): one encoding to keep.
     def encode(self) -> str:
-        raw = f"{self.at.isoformat()}|{self.pk}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return serializers.encode_cursor(self.at, self.pk)
 
     @classmethod
     def decode(cls, token: str | None, pk_type: Callable[[str], Any]) -> Cursor | None:
+        """None for a missing or malformed token (the page then starts at the top)."""
         if not token or len(token) > 200:
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            at_text, pk = raw.split("|", 1)
-            at = datetime.fromisoformat(at_text)
+            at, pk = serializers.decode_cursor(token)
             pk = str(pk_type(pk))
-        except (ValueError, UnicodeDecodeError, binascii.Error):
-            return None
-        if timezone.is_naive(at):
+        except (serializers.BadInput, ValueError):
             return None
         return cls(at, pk)
 
