@@ -11,5 +11,8 @@ class TaskboardConfig(AppConfig):
         # Import every installed app's tasks module so the enqueue-by-name allowlist
         # (taskboard.registry) knows all of them in every process.
         import taskboard.demo  # noqa: F401
+        from taskboard import dispatch
+
+        dispatch.connect_signals()
 
         autodiscover_modules("tasks")

@@ -34,9 +34,17 @@ DEFAULTS: dict[str, Any] = {
     "WEDGE_SECONDS": 10.0,
     # A worker heartbeat older than this is not alive (health check, dashboard).
     "WORKER_STALE_SECONDS": 15.0,
+    # Group commit: a cluster worker holds a successful outcome this long, so that it
+    # commits with the next run's claim (one transaction, one round trip) instead of alone.
+    # If no message comes, the worker's monitor thread commits it when the time is up.
+    # 0 commits every outcome before the message is done.
+    "OUTCOME_BATCH_SECONDS": 0.02,
     "METRICS_PUBLIC": False,
     "API_MAX_BODY": 1024 * 1024,
 }
+
+
+_ZERO_ALLOWED = {"OUTCOME_BATCH_SECONDS"}
 
 
 class Settings:
@@ -50,7 +58,7 @@ class Settings:
                 value = float(value)
             except (TypeError, ValueError):
                 raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be a number") from None
-            if value <= 0:
+            if value < 0 or (value == 0 and name not in _ZERO_ALLOWED):
                 raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be positive")
         return value
 

@@ -15,6 +15,7 @@ prefers pushing again over losing a run.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,13 +23,15 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from django.db import connection, transaction
+from django import db
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.brokers.orm import ORM
 from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
 from django_q.models import OrmQ
+from django_q.signals import pre_execute
 from django_q.signing import SignedPackage
 from django_q.status import Stat
 
@@ -85,6 +88,89 @@ def push_many(run_ids: Sequence[uuid.UUID | str], queue: str) -> None:
     else:  # pragma: no cover - only ORM and Redis are configured by taskboard
         for package in packages:
             broker.enqueue(package)
+
+
+class OrmBroker(ORM):
+    """django-q2's ORM broker, with the two writes it makes per message reduced.
+
+    - ``dequeue`` locks up to ``bulk`` messages with one ``UPDATE … RETURNING`` (django-q2
+      reads them, then locks each with its own write transaction);
+    - ``acknowledge`` does nothing: the worker deletes the message inside the transaction
+      that claims its run (``Delivery.ack``), so on SQLite a message costs one write
+      transaction instead of three. A message whose execution raised (a database outage, not
+      a task error: the runner records those) is deleted by the runner's error path, or else
+      delivered again after ``retry`` seconds and dropped by the claim.
+    """
+
+    def dequeue(self) -> list[tuple[int, str]] | None:
+        if transaction.get_autocommit(using=Conf.ORM):
+            db.close_old_connections()  # as django-q2's broker does: the pusher lives long
+        conn = connections[Conf.ORM]
+        q = conn.ops.quote_name
+        table = q(OrmQ._meta.db_table)
+        skip = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
+        now = timezone.now()
+        sql = (f"UPDATE {table} SET {q('lock')} = %s WHERE {q('id')} IN (SELECT {q('id')} FROM {table} "
+               f"WHERE {q('key')} = %s AND {q('lock')} < %s ORDER BY {q('id')} LIMIT %s{skip}) "
+               f"RETURNING {q('id')}, {q('payload')}")
+        params = [conn.ops.adapt_datetimefield_value(now + timedelta(seconds=Conf.RETRY)), self.list_key,
+                  conn.ops.adapt_datetimefield_value(now), max(1, int(Conf.BULK))]
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = sorted(cursor.fetchall())
+        if rows:
+            return [(pk, payload) for pk, payload in rows]
+        time.sleep(Conf.POLL)  # empty queue: spare the CPU, as django-q2 does
+        return None
+
+    def acknowledge(self, task_id: Any) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The broker message a cluster worker is executing."""
+
+    run_id: str
+    ack: tuple[str, list[Any]] | None  # the statement that deletes it (ORM broker), if any
+
+
+_delivery: Delivery | None = None
+
+
+def _on_pre_execute(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> None:
+    global _delivery
+    args = task.get("args") or ()
+    if task.get("func") != EXECUTE or len(args) != 1:
+        _delivery = None
+        return
+    ack = None
+    ack_id = task.get("ack_id")
+    if ack_id and isinstance(broker_for(task.get("cluster") or Conf.CLUSTER_NAME), OrmBroker):
+        q = connection.ops.quote_name
+        ack = (f"DELETE FROM {q(OrmQ._meta.db_table)} WHERE {q('id')} = %s", [ack_id])
+    _delivery = Delivery(run_id=str(args[0]), ack=ack)
+
+
+def connect_signals() -> None:
+    pre_execute.connect(_on_pre_execute, dispatch_uid="taskboard-delivery")
+
+
+def take_delivery(run_id: Any) -> Delivery | None:
+    """The message being executed for ``run_id`` in this worker process, once; None when
+    ``execute`` was called directly (tests, sync mode)."""
+    global _delivery
+    delivery, _delivery = _delivery, None
+    if delivery is None or delivery.run_id != str(run_id):
+        return None
+    return delivery
+
+
+def acknowledge(delivery: Delivery) -> None:
+    """Delete the delivered message outside a claim (the claim itself failed)."""
+    if delivery.ack is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*delivery.ack)
 
 
 def queue_depth(queue: str) -> int:

@@ -22,6 +22,9 @@ SHARED_PROCESSORS: list[Any] = [
 def build_logging_config(*, json_output: bool, level: str) -> dict[str, Any]:
     structlog.configure(
         processors=[
+            # Drop lines below the stdlib logger's level before any processor runs: a
+            # filtered debug line then costs a few microseconds, not a full render pipeline.
+            structlog.stdlib.filter_by_level,
             *SHARED_PROCESSORS,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

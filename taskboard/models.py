@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,31 +97,49 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         The single conditional UPDATE is the whole concurrency story: of two deliveries of
         the same message only one can move the run from queued to running.
         """
+        return self.claim_with(run_id, worker, lease_seconds)[0]
+
+    def claim_with(self, run_id: uuid.UUID | str, worker: str, lease_seconds: float,
+                   riders: Sequence[rowsql.Statement] = ()) -> tuple[TaskRun | None, list[int]]:
+        """``claim()`` plus ``riders`` committed in the same transaction (one round trip on
+        PostgreSQL); returns the run and each rider's rowcount. A worker rides the previous
+        run's outcome and the broker acknowledgement on the claim (see runner).
+        """
         from django.db import connection
 
-        now = timezone.now()
-        meta, ops = TaskRun._meta, connection.ops
-        q = ops.quote_name
-        stamp = ops.adapt_datetimefield_value(now)
-        # UPDATE … RETURNING (PostgreSQL, SQLite ≥ 3.35) claims and reads the row in one
-        # statement, without the query compiler (see rowsql).
-        sql = (
-            f"UPDATE {q(meta.db_table)} SET {q('status')} = %s, {q('attempts')} = {q('attempts')} + 1, "
-            f"{q('started_at')} = COALESCE({q('started_at')}, %s), {q('claimed_at')} = %s, "
-            f"{q('heartbeat_at')} = %s, {q('lease_expires_at')} = %s, {q('worker')} = %s "
-            f"WHERE {q('id')} = %s AND {q('status')} = %s RETURNING {rowsql.returning_columns(TaskRun)}"
-        )
         try:
-            pk = meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
+            pk = TaskRun._meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
         except ValueError:
-            return None
-        params = [Status.RUNNING.value, stamp, stamp, stamp,
-                  ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
-                  pk, Status.QUEUED.value]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return rowsql.from_row(TaskRun, row) if row else None  # type: ignore[return-value]
+            pk = None
+        now = timezone.now()
+        ops = connection.ops
+        stamp = ops.adapt_datetimefield_value(now)
+        statements = list(riders)
+        if pk is not None:
+            params = [Status.RUNNING.value, stamp, stamp, stamp,
+                      ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
+                      pk, Status.QUEUED.value]
+            statements.insert(0, (rowsql.text("claim", _claim_sql), params))
+        results = rowsql.run(statements)
+        if pk is None:
+            return None, [count for count, _ in results]
+        (_, rows), *rest = results
+        run = rowsql.from_row(TaskRun, rows[0]) if rows else None
+        return run, [count for count, _ in rest]  # type: ignore[return-value]
+
+
+def _claim_sql() -> str:
+    # UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35) claims and reads the row in one
+    # statement, without the query compiler (see rowsql).
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    return (
+        f"UPDATE {q(TaskRun._meta.db_table)} SET {q('status')} = %s, {q('attempts')} = {q('attempts')} + 1, "
+        f"{q('started_at')} = COALESCE({q('started_at')}, %s), {q('claimed_at')} = %s, "
+        f"{q('heartbeat_at')} = %s, {q('lease_expires_at')} = %s, {q('worker')} = %s "
+        f"WHERE {q('id')} = %s AND {q('status')} = %s RETURNING {rowsql.returning_columns(TaskRun)}"
+    )
 
 
 class TaskRun(models.Model):
@@ -245,15 +263,36 @@ class TaskRun(models.Model):
         return self._transition([Status.RUNNING], attempt, checkpoint=checkpoint)
 
     def succeed(self, attempt: TaskAttempt, result: Any) -> bool:
-        with transaction.atomic():
-            done = self._transition(
-                [Status.RUNNING], attempt.number,
-                status=Status.SUCCEEDED, result=result, progress=100,
-                finished_at=attempt.finished_at, lease_expires_at=None,
-            )
-            if done:
-                rowsql.insert(attempt)
-            return done
+        """Store the result and the attempt row, if this is still the attempt that runs."""
+        count = rowsql.run(self.success_statements(attempt, result))[-1][0]
+        if count:
+            self._succeeded(attempt, result)
+        return bool(count)
+
+    def success_statements(self, attempt: TaskAttempt, result: Any) -> list[rowsql.Statement]:
+        """``succeed()`` as statements; the last one's rowcount is 1 when it applied.
+
+        The attempt row is inserted only if the conditional UPDATE matched, inside the same
+        statements (a CTE on PostgreSQL, ``changes()`` on SQLite), so they can ride on another
+        transaction (the next claim) without a round trip in between.
+        """
+        from django.db import connection
+
+        sql, params = rowsql.update_statement(TaskRun, self.pk, {
+            "status": Status.SUCCEEDED, "result": result, "progress": 100,
+            "finished_at": attempt.finished_at, "lease_expires_at": None,
+        }, {"status": Status.RUNNING, "attempts": attempt.number})
+        fields = _attempt_fields()
+        values = rowsql.insert_values(attempt, fields)
+        if connection.vendor == "postgresql":
+            insert = rowsql.text("success-insert", lambda: _attempt_insert_sql("FROM done", fields))
+            return [(f"WITH done AS ({sql} RETURNING 1) {insert}", params + values)]
+        insert = rowsql.text("success-insert", lambda: _attempt_insert_sql("WHERE changes() = 1", fields))
+        return [(sql, params), (insert, values)]
+
+    def _succeeded(self, attempt: TaskAttempt, result: Any) -> None:
+        self.status, self.result, self.progress = Status.SUCCEEDED, result, 100
+        self.finished_at, self.lease_expires_at = attempt.finished_at, None
 
     def record_failure(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
                        now: datetime | None = None) -> bool:
@@ -364,6 +403,20 @@ class TaskAttempt(models.Model):
     @property
     def is_error(self) -> bool:
         return self.outcome != Outcome.SUCCEEDED
+
+
+def _attempt_fields() -> list[models.Field]:
+    return rowsql.insert_fields(TaskAttempt)
+
+
+def _attempt_insert_sql(tail: str, fields: Sequence[models.Field]) -> str:
+    """``INSERT INTO attempt (…) SELECT %s, … <tail>``: an attempt row written conditionally."""
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in fields)
+    return (f"INSERT INTO {q(TaskAttempt._meta.db_table)} ({columns}) "
+            f"SELECT {', '.join(['%s'] * len(fields))} {tail}")
 
 
 class Resolution(models.TextChoices):

@@ -9,27 +9,38 @@ handler raises ``TaskCancelled``/``TaskTimedOut`` there, which interrupts blocki
 (PEP 475 retries a syscall only when the handler returns). If the handler still has not
 returned after a grace period (stuck in C code, or swallowing ``BaseException``), the monitor
 records the outcome itself and exits the process; django-q2 respawns the worker.
+
+Group commit: in a cluster worker, a success is not written on its own. It waits in the
+process's ``Outbox`` (at most ``OUTCOME_BATCH_SECONDS``) and commits in the same transaction
+as the next message's claim and acknowledgement, one round trip on PostgreSQL; when no
+message follows, the monitor thread commits it. A worker process killed inside that window
+leaves the run ``running`` until its lease expires, like a crash during the call: the attempt
+is recorded ``lost`` and retried. ``task_finished`` is sent once the outcome is committed.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing.util
 import os
 import signal
 import socket
 import threading
 import time
 import traceback as tb
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.tasks import TaskResultStatus
 from django.tasks.signals import task_finished, task_started
 from django.utils import timezone
 from django.utils.json import normalize_json
 
+from taskboard import dispatch, rowsql
 from taskboard.backends import TaskboardBackend, TaskboardTask, resolve_task
 from taskboard.conf import conf
 from taskboard.context import AttemptControl, TaskboardContext
@@ -56,8 +67,105 @@ def exception_path(exc: BaseException) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
+@dataclass
+class Pending:
+    """A success waiting in the outbox: its statements and what to do once committed."""
+
+    run: TaskRun
+    attempt: TaskAttempt
+    result: Any
+    statements: list[rowsql.Statement]
+    backend: TaskboardBackend
+    task: TaskboardTask
+    prior: list[TaskAttempt] = field(default_factory=list)
+    duration: float = 0.0
+
+
+class Outbox:
+    """Successes of this worker process not yet committed (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[Pending] = []
+        self.due: float | None = None  # monotonic time by which the oldest must be written
+
+    def add(self, item: Pending) -> bool:
+        """Queue ``item``; True when it is the first (the committer must be woken)."""
+        with self.lock:
+            self.items.append(item)
+            if self.due is None:
+                self.due = time.monotonic() + conf.OUTCOME_BATCH_SECONDS
+                return True
+            return False
+
+    def take(self) -> list[Pending]:
+        with self.lock:
+            items, self.items, self.due = self.items, [], None
+            return items
+
+    def restore(self, items: list[Pending]) -> None:
+        """Put back items whose transaction failed; they are retried at once."""
+        if items:
+            with self.lock:
+                self.items[:0] = items
+                self.due = time.monotonic()
+
+    def flush(self) -> None:
+        """Commit everything waiting, on this thread's connection."""
+        items = self.take()
+        if not items:
+            return
+        try:
+            counts = [count for count, _ in rowsql.run(statements_of(items))]
+        except Exception:
+            self.restore(items)
+            raise
+        settle(items, counts)
+
+
+def statements_of(items: Sequence[Pending]) -> list[rowsql.Statement]:
+    return [st for item in items for st in item.statements]
+
+
+def settle(items: Sequence[Pending], counts: Sequence[int]) -> None:
+    """After the commit: update the instances, log, and send ``task_finished``."""
+    position = 0
+    for item in items:
+        position += len(item.statements)
+        applied = bool(counts[position - 1])
+        with structlog.contextvars.bound_contextvars(run_id=str(item.run.pk), task=item.run.task,
+                                                     attempt=item.attempt.number):
+            if applied:
+                item.run._succeeded(item.attempt, item.result)
+                logger.debug("attempt succeeded", duration=round(item.duration, 3))
+                _send_finished(item.backend, item.run, item.task, [*item.prior, item.attempt])
+            else:
+                logger.warning("result discarded: the run is no longer this worker's")
+
+
+_outbox: Outbox | None = None
+_outbox_pid: int | None = None
+
+
+def get_outbox() -> Outbox:
+    global _outbox, _outbox_pid
+    if _outbox is None or _outbox_pid != os.getpid():
+        _outbox, _outbox_pid = Outbox(), os.getpid()
+        # A worker process that exits normally (django-q2's stop or recycle) commits what
+        # waits: multiprocessing runs its finalizers as the process ends.
+        multiprocessing.util.Finalize(_outbox, _flush_at_exit, args=(_outbox,), exitpriority=10)
+    return _outbox
+
+
+def _flush_at_exit(outbox: Outbox) -> None:
+    try:
+        outbox.flush()
+    except Exception:
+        logger.exception("could not commit waiting outcomes at exit")
+
+
 class Monitor:
-    """Per-process watcher of the attempt in progress."""
+    """Per-process watcher of the attempt in progress, and committer of the outbox."""
 
     TICK = 0.1
 
@@ -67,6 +175,8 @@ class Monitor:
         self.can_signal = False
         self.thread: threading.Thread | None = None
         self.pid = os.getpid()
+        self.wake = threading.Event()
+        self.outbox: Outbox | None = None
 
     def ensure_started(self) -> None:
         if self.thread is not None and self.thread.is_alive():
@@ -87,14 +197,28 @@ class Monitor:
     def _loop(self) -> None:
         next_poll = next_beat = 0.0
         watched: AttemptControl | None = None
+        flushed_at: float | None = None
         while True:
-            time.sleep(self.TICK)
+            outbox = self.outbox
+            due = outbox.due if outbox is not None else None
+            wait = self.TICK if due is None else min(self.TICK, max(0.0, due - time.monotonic()))
+            self.wake.wait(wait)
+            self.wake.clear()
+            if outbox is not None and outbox.due is not None and time.monotonic() >= outbox.due:
+                try:
+                    outbox.flush()
+                    flushed_at = time.monotonic()
+                except Exception:
+                    logger.exception("could not commit waiting outcomes; retrying")
+                    connection.close()
+                    time.sleep(self.TICK)
             control = self.active
             if control is None:
-                if watched is not None:
-                    # Between attempts hold no connection: idle workers should not pin
-                    # database sessions (and a test database must be droppable).
-                    watched = None
+                # Between attempts hold no connection: idle workers should not pin database
+                # sessions (and a test database must be droppable). After committing the
+                # outbox keep it a moment: under a trickle of runs it is used again soon.
+                if watched is not None or (flushed_at is not None and time.monotonic() - flushed_at > 1.0):
+                    watched = flushed_at = None
                     connection.close()
                 continue
             if control is not watched:
@@ -154,6 +278,8 @@ class Monitor:
                                     _kind_of_interrupt(exc), "")
             attempt.message += " (the handler did not stop; its worker process was ended)"
             control.run.record_failure(attempt)
+        if self.outbox is not None:
+            _flush_at_exit(self.outbox)
         logger.error("handler ignored interrupt; ending worker process",
                      run_id=str(control.run.pk), attempt=control.number)
         os._exit(EXIT_STUCK)
@@ -195,17 +321,49 @@ def build_attempt(run: TaskRun, number: int, started: float, exc: BaseException,
 
 def execute(run_id: str) -> None:
     """Run one attempt of a run, if it is still claimable. Never raises for task errors."""
-    run = TaskRun.objects.claim(run_id, worker_identity(), conf.LEASE_SECONDS)
+    delivery = dispatch.take_delivery(run_id)
+    outbox = get_outbox()
+    waiting = outbox.take()
+    riders = statements_of(waiting)
+    if delivery is not None and delivery.ack is not None:
+        riders.append(delivery.ack)
+    try:
+        run, counts = _claim(run_id, riders)
+    except Exception:
+        outbox.restore(waiting)
+        if delivery is not None:
+            _acknowledge_alone(delivery)
+        raise
+    settle(waiting, counts)
     if run is None:
         logger.debug("message dropped: run not claimable", run_id=str(run_id))
         return
     number = run.attempts
     with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task,
                                                  attempt=number):
-        _execute_claimed(run, number)
+        _execute_claimed(run, number, defer=delivery is not None and conf.OUTCOME_BATCH_SECONDS > 0)
 
 
-def _execute_claimed(run: TaskRun, number: int) -> None:
+def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None, list[int]]:
+    try:
+        return TaskRun.objects.claim_with(run_id, worker_identity(), conf.LEASE_SECONDS, riders)
+    except (InterfaceError, OperationalError):
+        # Workers skip Django's per-task connection health check (a query per task);
+        # a connection the server dropped fails here once and is replaced.
+        if not connection.get_autocommit():
+            raise
+        connection.close()
+        return TaskRun.objects.claim_with(run_id, worker_identity(), conf.LEASE_SECONDS, riders)
+
+
+def _acknowledge_alone(delivery: dispatch.Delivery) -> None:
+    try:
+        dispatch.acknowledge(delivery)
+    except Exception:  # the message comes back after django-q2's retry and is dropped then
+        logger.warning("could not delete the broker message", run_id=delivery.run_id, exc_info=True)
+
+
+def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
     log = logger.bind()
     started = time.monotonic()
     task = resolve_task(run.task)
@@ -245,11 +403,16 @@ def _execute_claimed(run: TaskRun, number: int) -> None:
             run=run, task=run.task, number=number, outcome=Outcome.SUCCEEDED,
             started_at=run.claimed_at, finished_at=timezone.now(), worker=run.worker,
         )
-        if run.succeed(attempt, outcome[1]):
-            log.info("attempt succeeded", duration=round(time.monotonic() - started, 3))
-            _send_finished(backend, run, task, [*prior, attempt])
+        pending = Pending(run=run, attempt=attempt, result=outcome[1],
+                          statements=run.success_statements(attempt, outcome[1]),
+                          backend=backend, task=task, prior=prior,
+                          duration=time.monotonic() - started)
+        if defer:
+            monitor.outbox = get_outbox()
+            if monitor.outbox.add(pending):
+                monitor.wake.set()
         else:
-            log.warning("result discarded: the run is no longer this worker's")
+            settle([pending], [count for count, _ in rowsql.run(pending.statements)])
         return
 
     _, exc, kind, trace = outcome

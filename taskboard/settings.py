@@ -124,9 +124,12 @@ SQLITE_OPTIONS = {
 
 if database_url := os.environ.get("DATABASE_URL"):
     # Persistent connections: a new PostgreSQL connection per task costs ~7 ms here.
+    # Health checks cost a query per request, and per task in a worker: workers skip them
+    # and replace a dropped connection when the claim fails on it (runner._claim).
     DATABASES = {
         "default": dj_database_url.parse(
-            database_url, conn_max_age=600, conn_health_checks=True
+            database_url, conn_max_age=600,
+            conn_health_checks=os.environ.get("TASKBOARD_PROCESS") != "worker",
         )
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -182,19 +185,23 @@ TASKBOARD_QUEUES = env_list("TASKBOARD_QUEUES", "default")
 # must never retry (max_attempts=1, ack_failures), never store results (save_limit=-1) and
 # never redeliver a message on its own while a run is alive (retry far above any run time:
 # taskboard re-pushes lost messages itself, and a duplicate delivery is dropped at the claim).
+_WORKERS = env_int("TASKBOARD_WORKERS", 2, minimum=1)
 Q_CLUSTER = {
     "name": "taskboard",
-    "workers": env_int("TASKBOARD_WORKERS", 2, minimum=1),
+    "workers": _WORKERS,
     "timeout": env_int("TASKBOARD_HARD_TIMEOUT", 7 * 86400, minimum=1),
     "retry": env_int("TASKBOARD_HARD_TIMEOUT", 7 * 86400, minimum=1) + 3600,
     "max_attempts": 1,
     "ack_failures": True,
     "save_limit": -1,
-    "queue_limit": env_int("TASKBOARD_WORKERS", 2, minimum=1) * 2,
-    "bulk": 1,
+    # Prefetch: a message waits in one host's local queue at most this deep; runs stuck
+    # behind long tasks there are re-pushed for idle hosts (dispatch.redispatch_unclaimed).
+    "queue_limit": _WORKERS * 2,
+    "bulk": min(10, _WORKERS * 2),
     "poll": 0.1,
     "guard_cycle": 0.5,
-    "recycle": 1000,
+    # A worker process is replaced after this many messages (bounds leaks in task code).
+    "recycle": env_int("TASKBOARD_WORKER_RECYCLE", 5000, minimum=1),
     "catch_up": False,
     "scheduler": False,
     "cache": "default",
@@ -206,6 +213,8 @@ if BROKER_URL:
     Q_CLUSTER["redis"] = BROKER_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    # Batched dequeue; the message is deleted by the run's claim (see dispatch.OrmBroker).
+    Q_CLUSTER["broker_class"] = "taskboard.dispatch.OrmBroker"
 
 TASKS = {
     "default": {

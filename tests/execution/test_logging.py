@@ -22,6 +22,8 @@ def test_every_run_log_line_carries_run_task_and_attempt():
     handler = Collect()
     logger = logging.getLogger("taskboard.runner")
     logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)  # successes are logged at DEBUG
     try:
         failing = sample_tasks.fail_until.enqueue(succeed_on=5)
         execute(failing.id)
@@ -29,6 +31,7 @@ def test_every_run_log_line_carries_run_task_and_attempt():
         execute(passing.id)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
     by_event = {e["event"]: e for e in handler.events}
     failed, succeeded = by_event["attempt failed"], by_event["attempt succeeded"]
     assert (failed["run_id"], failed["task"], failed["attempt"]) == (failing.id, "tests.sample_tasks.fail_until", 1)
