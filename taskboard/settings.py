@@ -194,10 +194,11 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "ack_failures": True,
     "save_limit": -1,
-    # Prefetch: a message waits in one host's local queue at most this deep; runs stuck
-    # behind long tasks there are re-pushed for idle hosts (dispatch.redispatch_unclaimed).
-    "queue_limit": _WORKERS * 2,
-    "bulk": min(10, _WORKERS * 2),
+    # Prefetch: the pusher takes up to `bulk` messages per dequeue (one statement with the
+    # ORM broker) and keeps about `queue_limit` waiting per cluster. Runs stuck there behind
+    # long tasks are re-pushed for idle hosts (dispatch.redispatch_unclaimed).
+    "queue_limit": _WORKERS * 4,
+    "bulk": 10,
     "poll": 0.1,
     "guard_cycle": 0.5,
     # A worker process is replaced after this many messages (bounds leaks in task code).
