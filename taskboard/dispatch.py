@@ -35,6 +35,7 @@ from django_q.signals import pre_execute
 from django_q.signing import SignedPackage
 from django_q.status import Stat
 
+from taskboard import sqlitelock
 from taskboard.conf import conf
 from taskboard.models import Status, TaskRun, WorkerNode
 
@@ -115,7 +116,7 @@ class OrmBroker(ORM):
                f"RETURNING {q('id')}, {q('payload')}")
         params = [conn.ops.adapt_datetimefield_value(now + timedelta(seconds=Conf.RETRY)), self.list_key,
                   conn.ops.adapt_datetimefield_value(now), max(1, int(Conf.BULK))]
-        with conn.cursor() as cursor:
+        with sqlitelock.write_turn(), conn.cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall())
         if rows:

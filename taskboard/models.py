@@ -191,10 +191,15 @@ class TaskRun(models.Model):
             models.Index(fields=["status", "-enqueued_at", "-id"], name="run_status_list"),
             models.Index(fields=["task", "-enqueued_at", "-id"], name="run_task_list"),
             models.Index(fields=["queue", "-enqueued_at", "-id"], name="run_queue_list"),
-            # dispatcher: due scheduled/retrying runs, expired leases, unclaimed messages
+            # dispatcher: due scheduled/retrying runs, expired leases, unclaimed messages.
+            # The last two are partial: every claim and outcome changes a run's status, and
+            # an index that holds only running (or queued) runs costs those writes less
+            # (SQLite matches a partial index to ``status = ?`` with the bound value).
             models.Index(fields=["status", "run_after"], name="run_due"),
-            models.Index(fields=["status", "lease_expires_at"], name="run_lease"),
-            models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched"),
+            models.Index(fields=["status", "lease_expires_at"], name="run_lease",
+                         condition=Q(status="running")),
+            models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched",
+                         condition=Q(status="queued")),
             models.Index(fields=["finished_at"], name="run_finished"),
             # run detail: a run's replays newest first (SQLite otherwise walks run_list)
             models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays"),

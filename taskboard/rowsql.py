@@ -19,6 +19,8 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
+from taskboard import sqlitelock
+
 # (sql, params): one statement of a ``run()`` batch.
 Statement = tuple[str, list[Any]]
 
@@ -114,13 +116,14 @@ def insert(instance: models.Model, fields: Iterable[str] | None = None) -> None:
 def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]]]]:
     """Execute ``statements`` atomically; ``(rowcount, rows)`` of each, in order.
 
-    PostgreSQL: one round trip. Elsewhere (SQLite, in-process) one transaction.
+    PostgreSQL: one round trip. SQLite (in-process): one transaction, queued behind the other
+    hot-path writers (see sqlitelock). Every caller writes.
     """
     if not statements:
         return []
     results: list[tuple[int, list[tuple[Any, ...]]]] = []
     if len(statements) == 1:
-        with connection.cursor() as cursor:
+        with sqlitelock.write_turn(), connection.cursor() as cursor:
             cursor.execute(*statements[0])
             rows = cursor.fetchall() if cursor.description is not None else []
             return [(cursor.rowcount, rows)]
@@ -136,7 +139,7 @@ def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]
                 if not raw.nextset():
                     break
         return results
-    with transaction.atomic(), connection.cursor() as cursor:
+    with sqlitelock.write_turn(), transaction.atomic(), connection.cursor() as cursor:
         for sql, params in statements:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if cursor.description is not None else []

@@ -1,0 +1,49 @@
+"""A cross-process queue in front of SQLite's write lock, for taskboard's hot-path writers.
+
+SQLite lets one writer in at a time, and a writer that finds the database locked sleeps
+and retries (1, 2, 5, 10 … ms, SQLite's busy handler). With the broker's pusher and every
+worker committing every few hundred microseconds, those sleeps, not the writes, bounded the
+drain rate. Writers that first take this ``flock`` wait in the kernel instead and are woken
+the moment the previous one is done. Other writers (web requests, the dispatcher) still
+meet plain SQLite locking, and stay correct: this only orders those that use it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+_fds: dict[tuple[int, str], int] = {}
+
+
+def _lock_path() -> str | None:
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    return f"{name}-writers.lock"
+
+
+@contextmanager
+def write_turn() -> Iterator[None]:
+    """Hold the writers' lock (SQLite file databases, outside a transaction); else no-op."""
+    path = _lock_path()
+    # Inside a transaction this connection may already hold SQLite's lock: waiting here for
+    # a process that waits for that lock would deadlock until the busy timeout.
+    if path is None or connection.in_atomic_block:
+        yield
+        return
+    key = (os.getpid(), path)
+    fd = _fds.get(key)
+    if fd is None:
+        fd = _fds[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
