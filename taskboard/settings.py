@@ -119,7 +119,7 @@ SQLITE_OPTIONS = {
     # instead of failing with "database is locked" on lock upgrade (see notes/django-q2.md).
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
-    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;",
 }
 
 if database_url := os.environ.get("DATABASE_URL"):
