@@ -92,15 +92,15 @@ def push_many(run_ids: Sequence[uuid.UUID | str], queue: str) -> None:
 
 
 class OrmBroker(ORM):
-    """django-q2's ORM broker, with the two writes it makes per message reduced.
+    """django-q2's ORM broker, taking messages the way the Redis broker does: ``dequeue``
+    removes up to ``bulk`` of them with one ``DELETE … RETURNING``.
 
-    - ``dequeue`` locks up to ``bulk`` messages with one ``UPDATE … RETURNING`` (django-q2
-      reads them, then locks each with its own write transaction);
-    - ``acknowledge`` does nothing: the worker deletes the message inside the transaction
-      that claims its run (``Delivery.ack``), so on SQLite a message costs one write
-      transaction instead of three. A message whose execution raised (a database outage, not
-      a task error: the runner records those) is deleted by the runner's error path, or else
-      delivered again after ``retry`` seconds and dropped by the claim.
+    django-q2's own ORM broker reads a batch, then locks each message with its own write
+    transaction and deletes it with another once done: three write transactions per message,
+    on SQLite each one a turn at the database's single write lock. Taking the message at
+    dequeue makes delivery at-most-once, like Redis; a message lost with a killed cluster is
+    recovered by the dispatcher, which re-pushes queued runs nobody claimed
+    (``redispatch_unclaimed``). The run row, not the message, is what must not be lost.
     """
 
     def dequeue(self) -> list[tuple[int, str]] | None:
@@ -110,12 +110,10 @@ class OrmBroker(ORM):
         q = conn.ops.quote_name
         table = q(OrmQ._meta.db_table)
         skip = " FOR UPDATE SKIP LOCKED" if conn.features.has_select_for_update_skip_locked else ""
-        now = timezone.now()
-        sql = (f"UPDATE {table} SET {q('lock')} = %s WHERE {q('id')} IN (SELECT {q('id')} FROM {table} "
+        sql = (f"DELETE FROM {table} WHERE {q('id')} IN (SELECT {q('id')} FROM {table} "
                f"WHERE {q('key')} = %s AND {q('lock')} < %s ORDER BY {q('id')} LIMIT %s{skip}) "
                f"RETURNING {q('id')}, {q('payload')}")
-        params = [conn.ops.adapt_datetimefield_value(now + timedelta(seconds=Conf.RETRY)), self.list_key,
-                  conn.ops.adapt_datetimefield_value(now), max(1, int(Conf.BULK))]
+        params = [self.list_key, conn.ops.adapt_datetimefield_value(timezone.now()), max(1, int(Conf.BULK))]
         with sqlitelock.write_turn(), conn.cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall())
@@ -125,53 +123,31 @@ class OrmBroker(ORM):
         return None
 
     def acknowledge(self, task_id: Any) -> None:
-        return None
+        return None  # taken at dequeue
+
+    def fail(self, task_id: Any) -> None:
+        return None  # taken at dequeue
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """The broker message a cluster worker is executing."""
-
-    run_id: str
-    ack: tuple[str, list[Any]] | None  # the statement that deletes it (ORM broker), if any
-
-
-_delivery: Delivery | None = None
+_in_cluster_run: str | None = None
 
 
 def _on_pre_execute(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> None:
-    global _delivery
+    global _in_cluster_run
     args = task.get("args") or ()
-    if task.get("func") != EXECUTE or len(args) != 1:
-        _delivery = None
-        return
-    ack = None
-    ack_id = task.get("ack_id")
-    if ack_id and isinstance(broker_for(task.get("cluster") or Conf.CLUSTER_NAME), OrmBroker):
-        q = connection.ops.quote_name
-        ack = (f"DELETE FROM {q(OrmQ._meta.db_table)} WHERE {q('id')} = %s", [ack_id])
-    _delivery = Delivery(run_id=str(args[0]), ack=ack)
+    _in_cluster_run = str(args[0]) if task.get("func") == EXECUTE and len(args) == 1 else None
 
 
 def connect_signals() -> None:
     pre_execute.connect(_on_pre_execute, dispatch_uid="taskboard-delivery")
 
 
-def take_delivery(run_id: Any) -> Delivery | None:
-    """The message being executed for ``run_id`` in this worker process, once; None when
-    ``execute`` was called directly (tests, sync mode)."""
-    global _delivery
-    delivery, _delivery = _delivery, None
-    if delivery is None or delivery.run_id != str(run_id):
-        return None
-    return delivery
-
-
-def acknowledge(delivery: Delivery) -> None:
-    """Delete the delivered message outside a claim (the claim itself failed)."""
-    if delivery.ack is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*delivery.ack)
+def delivered_by_cluster(run_id: Any) -> bool:
+    """True (once) when a django-q2 worker is executing the message for ``run_id``; False
+    when ``execute`` was called directly (tests, sync mode)."""
+    global _in_cluster_run
+    current, _in_cluster_run = _in_cluster_run, None
+    return current is not None and current == str(run_id)
 
 
 def queue_depth(queue: str) -> int:
@@ -295,10 +271,10 @@ def redispatch_unclaimed(now: Any = None, queues: Iterable[str] | None = None) -
 
 def seconds_until_next_due(queues: Iterable[str] | None = None) -> float | None:
     """Lets the dispatcher wake exactly when the next scheduled/retrying run falls due."""
-    qs = TaskRun.objects.filter(status__in=[Status.SCHEDULED, Status.RETRYING])
+    qs = TaskRun.objects.all()
     if queues is not None:
         qs = qs.filter(queue__in=list(queues))
-    first = qs.order_by("run_after").values_list("run_after", flat=True).first()
+    first = qs.next_due_at()
     if first is None:
         return None
     return max(0.0, (first - timezone.now()).total_seconds())

@@ -81,7 +81,15 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
 
     def due(self, now: datetime) -> TaskRunQuerySet:
         """Scheduled or retrying runs whose time has come."""
-        return self.filter(status__in=WAITING, run_after__lte=now)
+        # One equality term per status, so each side can use its partial index.
+        return self.filter(Q(status=Status.SCHEDULED, run_after__lte=now)
+                           | Q(status=Status.RETRYING, run_after__lte=now))
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest ``run_after`` of a waiting run (each status by its own index)."""
+        times = [self.filter(status=status).order_by("run_after").values_list("run_after", flat=True).first()
+                 for status in WAITING]
+        return min((t for t in times if t is not None), default=None)
 
     def stale(self, now: datetime) -> TaskRunQuerySet:
         """Running runs whose worker stopped renewing the lease."""
@@ -103,7 +111,7 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
                    riders: Sequence[rowsql.Statement] = ()) -> tuple[TaskRun | None, list[int]]:
         """``claim()`` plus ``riders`` committed in the same transaction (one round trip on
         PostgreSQL); returns the run and each rider's rowcount. A worker rides the previous
-        run's outcome and the broker acknowledgement on the claim (see runner).
+        run's outcome on the claim (see runner).
         """
         from django.db import connection
 
@@ -192,10 +200,11 @@ class TaskRun(models.Model):
             models.Index(fields=["task", "-enqueued_at", "-id"], name="run_task_list"),
             models.Index(fields=["queue", "-enqueued_at", "-id"], name="run_queue_list"),
             # dispatcher: due scheduled/retrying runs, expired leases, unclaimed messages.
-            # The last two are partial: every claim and outcome changes a run's status, and
-            # an index that holds only running (or queued) runs costs those writes less
-            # (SQLite matches a partial index to ``status = ?`` with the bound value).
-            models.Index(fields=["status", "run_after"], name="run_due"),
+            # Partial: every claim and outcome changes a run's status, and an index that
+            # holds only the runs in one status is not rewritten by those writes. (SQLite
+            # matches a partial index to ``status = ?`` with its bound value, not to IN.)
+            models.Index(fields=["run_after"], name="run_scheduled", condition=Q(status="scheduled")),
+            models.Index(fields=["run_after"], name="run_retrying", condition=Q(status="retrying")),
             models.Index(fields=["status", "lease_expires_at"], name="run_lease",
                          condition=Q(status="running")),
             models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched",

@@ -8,8 +8,8 @@ Statement texts are built once per shape and database vendor.
 
 ``run()`` executes several statements as one transaction, and on PostgreSQL in one round trip
 (Django's client-side-binding cursor sends them as one simple query, which PostgreSQL runs as
-one implicit transaction): a worker commits the previous run's outcome, the broker message's
-acknowledgement and the next claim together.
+one implicit transaction): a worker commits the previous run's outcome and the next claim
+together.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ records the outcome itself and exits the process; django-q2 respawns the worker.
 
 Group commit: in a cluster worker, a success is not written on its own. It waits in the
 process's ``Outbox`` (at most ``OUTCOME_BATCH_SECONDS``) and commits in the same transaction
-as the next message's claim and acknowledgement, one round trip on PostgreSQL; when no
+as the next message's claim, one round trip on PostgreSQL; when no
 message follows, the monitor thread commits it. A worker process killed inside that window
 leaves the run ``running`` until its lease expires, like a crash during the call: the attempt
 is recorded ``lost`` and retried. ``task_finished`` is sent once the outcome is committed.
@@ -321,18 +321,13 @@ def build_attempt(run: TaskRun, number: int, started: float, exc: BaseException,
 
 def execute(run_id: str) -> None:
     """Run one attempt of a run, if it is still claimable. Never raises for task errors."""
-    delivery = dispatch.take_delivery(run_id)
+    in_cluster = dispatch.delivered_by_cluster(run_id)
     outbox = get_outbox()
     waiting = outbox.take()
-    riders = statements_of(waiting)
-    if delivery is not None and delivery.ack is not None:
-        riders.append(delivery.ack)
     try:
-        run, counts = _claim(run_id, riders)
+        run, counts = _claim(run_id, statements_of(waiting))
     except Exception:
         outbox.restore(waiting)
-        if delivery is not None:
-            _acknowledge_alone(delivery)
         raise
     settle(waiting, counts)
     if run is None:
@@ -341,7 +336,7 @@ def execute(run_id: str) -> None:
     number = run.attempts
     with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task,
                                                  attempt=number):
-        _execute_claimed(run, number, defer=delivery is not None and conf.OUTCOME_BATCH_SECONDS > 0)
+        _execute_claimed(run, number, defer=in_cluster and conf.OUTCOME_BATCH_SECONDS > 0)
 
 
 def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None, list[int]]:
@@ -354,13 +349,6 @@ def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None,
             raise
         connection.close()
         return TaskRun.objects.claim_with(run_id, worker_identity(), conf.LEASE_SECONDS, riders)
-
-
-def _acknowledge_alone(delivery: dispatch.Delivery) -> None:
-    try:
-        dispatch.acknowledge(delivery)
-    except Exception:  # the message comes back after django-q2's retry and is dropped then
-        logger.warning("could not delete the broker message", run_id=delivery.run_id, exc_info=True)
 
 
 def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
