@@ -87,3 +87,35 @@ def test_push_many_sends_one_message_per_run():
     dispatch.broker_for("default").purge_queue()
     dispatch.push_many(ids, "default")
     assert dispatch.queue_depth("default") == 3
+
+
+def test_due_runs_of_both_waiting_statuses_and_the_earliest_of_them():
+    now = timezone.now()
+    retrying = run(status=Status.RETRYING, run_after=now - timedelta(seconds=2))
+    scheduled = run(status=Status.SCHEDULED, run_after=now - timedelta(seconds=1))
+    run(status=Status.QUEUED, run_after=now - timedelta(seconds=5))  # dispatched already
+    assert set(TaskRun.objects.due(now).values_list("pk", flat=True)) == {retrying.pk, scheduled.pk}
+    assert TaskRun.objects.next_due_at() == retrying.run_after
+
+
+def test_broker_dequeue_takes_a_batch_in_order_and_leaves_the_rest(settings):
+    if dispatch.broker_info() != "orm":
+        pytest.skip("the ORM broker")
+    ids = [sample_tasks.add.enqueue(i, i).id for i in range(12)]
+    broker = dispatch.broker_for("default")
+    taken = broker.dequeue()
+    assert len(taken) == 10  # Q_CLUSTER bulk
+    assert [pk for pk, _ in taken] == sorted(pk for pk, _ in taken)
+    assert dispatch.queue_depth("default") == 2
+    rest = broker.dequeue()
+    assert len(rest) == 2 and dispatch.queue_depth("default") == 0
+    from django_q.signing import SignedPackage
+
+    runs = [SignedPackage.loads(payload)["args"][0] for _, payload in taken + rest]
+    assert runs == [str(i) for i in ids]
+
+
+def test_broker_dequeue_of_an_empty_queue_waits_a_poll_and_returns_nothing():
+    if dispatch.broker_info() != "orm":
+        pytest.skip("the ORM broker")
+    assert not dispatch.broker_for("default").dequeue()
