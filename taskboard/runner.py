@@ -12,10 +12,11 @@ records the outcome itself and exits the process; django-q2 respawns the worker.
 
 Group commit: in a cluster worker, a success is not written on its own. It waits in the
 process's ``Outbox`` (at most ``OUTCOME_BATCH_SECONDS``) and commits in the same transaction
-as the next message's claim, one round trip on PostgreSQL; when no
-message follows, the monitor thread commits it. A worker process killed inside that window
-leaves the run ``running`` until its lease expires, like a crash during the call: the attempt
-is recorded ``lost`` and retried. ``task_finished`` is sent once the outcome is committed.
+as the next message's claim, one round trip on PostgreSQL; when no message follows, the
+monitor thread commits it. A worker process killed inside that window leaves the run
+``running`` until its lease expires, like a crash during the call: the attempt is recorded
+``lost`` and retried. ``task_finished`` is sent once the outcome is committed (from the
+monitor thread when it did the commit). Failures are written at once.
 """
 
 from __future__ import annotations
@@ -209,9 +210,9 @@ class Monitor:
                     outbox.flush()
                     flushed_at = time.monotonic()
                 except Exception:
-                    logger.exception("could not commit waiting outcomes; retrying")
+                    logger.exception("could not commit waiting outcomes; retrying in 1 s")
                     connection.close()
-                    time.sleep(self.TICK)
+                    time.sleep(1.0)
             control = self.active
             if control is None:
                 # Between attempts hold no connection: idle workers should not pin database
