@@ -393,7 +393,7 @@ class TaskAttempt(models.Model):
     retry_at = models.DateTimeField(null=True, blank=True, help_text="When the retry was due.")
 
     class Meta:
-        ordering = ["run", "number"]
+        ordering = ["run_id", "number"]  # not "run": that would JOIN runs to sort by their ordering
         constraints = [
             models.UniqueConstraint(fields=["run", "number"], name="attempt_run_number"),
         ]
