@@ -27,7 +27,7 @@ lint: venv
 	$(VENV)/bin/ruff check taskboard tests bench
 
 bench: venv
-	$(VENV)/bin/python -m bench.throughput
+	$(VENV)/bin/python -m bench.throughput --rounds 3
 
 clean:
 	rm -rf $(VENV)

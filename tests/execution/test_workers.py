@@ -136,10 +136,12 @@ def test_killing_an_idle_worker_does_not_wedge_the_cluster(start_worker):
 def test_two_workers_share_the_queue_without_running_anything_twice(start_worker):
     start_worker(workers=1)
     start_worker(workers=1)
-    ids = [sample_tasks.add.enqueue(i, i).id for i in range(20)]
+    # Runs that take a moment: a host that prefetched a batch of instant ones could otherwise
+    # finish all of them before the other host's pusher polls.
+    ids = [sleep.enqueue(seconds=0.2).id for _ in range(20)]
     ids += [sample_tasks.fail_until.enqueue(succeed_on=2).id for _ in range(5)]
     wait_for(lambda: TaskRun.objects.filter(pk__in=ids, status=Status.SUCCEEDED).count() == len(ids),
-             timeout=40, message="all runs to succeed on two hosts")
+             timeout=60, message="all runs to succeed on two hosts")
     workers = set(TaskRun.objects.filter(pk__in=ids).values_list("worker", flat=True))
     assert len(workers) == 2  # both hosts took work
     for run in TaskRun.objects.filter(pk__in=ids):
