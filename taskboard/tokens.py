@@ -34,6 +34,8 @@ def hash_key(key: str) -> str:
 def create_token(user: Any, name: str = "") -> tuple[ApiToken, str]:
     """Store a new token for ``user``; returns the row and the key (shown only once)."""
     key = secrets.token_urlsafe(32)
+    while key.startswith("-"):  # `taskboard_token --revoke -Abc…` would read it as an option
+        key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key)
     )

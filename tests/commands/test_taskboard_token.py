@@ -82,3 +82,12 @@ def test_list_shows_prefixes_not_keys(operator: User) -> None:
     key = run("taskboard_token", "operator", "--name", "ci").last_line
     listing = run("taskboard_token", "--list").out
     assert (key[:8] in listing, key in listing) == (True, False)
+
+
+def test_keys_never_start_with_a_dash_so_revoke_can_take_them(operator: User, monkeypatch) -> None:
+    drawn = iter(["-looks-like-an-option", "Kx9_plain-key"])
+    monkeypatch.setattr(tokens.secrets, "token_urlsafe", lambda n: next(drawn))
+    _, key = tokens.create_token(operator)
+    assert key == "Kx9_plain-key"
+    run("taskboard_token", "--revoke", key)
+    assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
