@@ -259,6 +259,15 @@ def drain_from_marks(marks: list[tuple[float, str, str, bool]], n: int,
     }
 
 
+def enqueue_spaced(task: Any, samples: int, gap: float) -> list[str]:
+    """Enqueue ``samples`` runs of ``task``, ``gap`` seconds apart (an idle pool's view)."""
+    ids = []
+    for _ in range(samples):
+        ids.append(task.enqueue().id)
+        time.sleep(gap)
+    return ids
+
+
 # --- the driver: one configuration, Django set up with bench.settings ----------------------
 
 
@@ -331,10 +340,7 @@ class Driver:
         from taskboard.demo import noop
         from taskboard.models import TaskRun
 
-        ids = []
-        for _ in range(samples):
-            ids.append(noop.enqueue().id)
-            time.sleep(gap)
+        ids = enqueue_spaced(noop, samples, gap)
         wait_for("latency runs", lambda: TaskRun.objects.filter(
             pk__in=ids, status="succeeded").count() == samples, 60)
         lat = [(s - e).total_seconds() for e, s in
@@ -346,10 +352,7 @@ class Driver:
         from bench.tasks import fail_once
         from taskboard.models import TaskAttempt, TaskRun
 
-        ids = []
-        for _ in range(samples):
-            ids.append(fail_once.enqueue().id)
-            time.sleep(gap)
+        ids = enqueue_spaced(fail_once, samples, gap)
         wait_for("retried runs", lambda: TaskRun.objects.filter(
             pk__in=ids, status__in=["succeeded", "failed"]).count() == samples, 120)
         runs = {str(r.pk): r for r in TaskRun.objects.filter(pk__in=ids)}

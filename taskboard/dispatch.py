@@ -114,7 +114,7 @@ class OrmBroker(ORM):
                f"WHERE {q('key')} = %s AND {q('lock')} < %s ORDER BY {q('id')} LIMIT %s{skip}) "
                f"RETURNING {q('id')}, {q('payload')}")
         params = [self.list_key, conn.ops.adapt_datetimefield_value(timezone.now()), max(1, int(Conf.BULK))]
-        with sqlitelock.write_turn(), conn.cursor() as cursor:
+        with sqlitelock.write_turn(conn), conn.cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall())
         if rows:

@@ -296,7 +296,7 @@ class TaskRun(models.Model):
             "status": Status.SUCCEEDED, "result": result, "progress": 100,
             "finished_at": attempt.finished_at, "lease_expires_at": None,
         }, {"status": Status.RUNNING, "attempts": attempt.number})
-        fields = _attempt_fields()
+        fields = rowsql.insert_fields(TaskAttempt)
         values = rowsql.insert_values(attempt, fields)
         if connection.vendor == "postgresql":
             insert = rowsql.text("success-insert", lambda: _attempt_insert_sql("FROM done", fields))
@@ -417,10 +417,6 @@ class TaskAttempt(models.Model):
     @property
     def is_error(self) -> bool:
         return self.outcome != Outcome.SUCCEEDED
-
-
-def _attempt_fields() -> list[models.Field]:
-    return rowsql.insert_fields(TaskAttempt)
 
 
 def _attempt_insert_sql(tail: str, fields: Sequence[models.Field]) -> str:

@@ -15,6 +15,7 @@ together.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -122,12 +123,7 @@ def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]
     if not statements:
         return []
     results: list[tuple[int, list[tuple[Any, ...]]]] = []
-    if len(statements) == 1:
-        with sqlitelock.write_turn(), connection.cursor() as cursor:
-            cursor.execute(*statements[0])
-            rows = cursor.fetchall() if cursor.description is not None else []
-            return [(cursor.rowcount, rows)]
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(statements) > 1:
         sql = ";\n".join(s for s, _ in statements)
         params = [p for _, ps in statements for p in ps]
         with connection.cursor() as cursor:
@@ -139,7 +135,9 @@ def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]
                 if not raw.nextset():
                     break
         return results
-    with sqlitelock.write_turn(), transaction.atomic(), connection.cursor() as cursor:
+    # A single statement is atomic on its own (and needs no BEGIN/COMMIT round trips).
+    atomic = transaction.atomic() if len(statements) > 1 else nullcontext()
+    with sqlitelock.write_turn(connection), atomic, connection.cursor() as cursor:
         for sql, params in statements:
             cursor.execute(sql, params)
             rows = cursor.fetchall() if cursor.description is not None else []

@@ -177,7 +177,7 @@ class Monitor:
         self.thread: threading.Thread | None = None
         self.pid = os.getpid()
         self.wake = threading.Event()
-        self.outbox: Outbox | None = None
+        self.outbox = get_outbox()  # this process's; the monitor commits what waits there
 
     def ensure_started(self) -> None:
         if self.thread is not None and self.thread.is_alive():
@@ -200,14 +200,13 @@ class Monitor:
         watched: AttemptControl | None = None
         flushed_at: float | None = None
         while True:
-            outbox = self.outbox
-            due = outbox.due if outbox is not None else None
+            due = self.outbox.due
             wait = self.TICK if due is None else min(self.TICK, max(0.0, due - time.monotonic()))
             self.wake.wait(wait)
             self.wake.clear()
-            if outbox is not None and outbox.due is not None and time.monotonic() >= outbox.due:
+            if self.outbox.due is not None and time.monotonic() >= self.outbox.due:
                 try:
-                    outbox.flush()
+                    self.outbox.flush()
                     flushed_at = time.monotonic()
                 except Exception:
                     logger.exception("could not commit waiting outcomes; retrying in 1 s")
@@ -279,8 +278,7 @@ class Monitor:
                                     _kind_of_interrupt(exc), "")
             attempt.message += " (the handler did not stop; its worker process was ended)"
             control.run.record_failure(attempt)
-        if self.outbox is not None:
-            _flush_at_exit(self.outbox)
+        _flush_at_exit(self.outbox)
         logger.error("handler ignored interrupt; ending worker process",
                      run_id=str(control.run.pk), attempt=control.number)
         os._exit(EXIT_STUCK)
@@ -397,7 +395,6 @@ def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
                           backend=backend, task=task, prior=prior,
                           duration=time.monotonic() - started)
         if defer:
-            monitor.outbox = get_outbox()
             if monitor.outbox.add(pending):
                 monitor.wake.set()
         else:

@@ -214,7 +214,7 @@ if BROKER_URL:
     Q_CLUSTER["redis"] = BROKER_URL
 else:
     Q_CLUSTER["orm"] = "default"
-    # Batched dequeue; the message is deleted by the run's claim (see dispatch.OrmBroker).
+    # Messages are taken (deleted) ten at a time at dequeue (see dispatch.OrmBroker).
     Q_CLUSTER["broker_class"] = "taskboard.dispatch.OrmBroker"
 
 TASKS = {

@@ -15,12 +15,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 _fds: dict[tuple[int, str], int] = {}
 
 
-def _lock_path() -> str | None:
+def _lock_path(connection: BaseDatabaseWrapper) -> str | None:
     if connection.vendor != "sqlite":
         return None
     name = str(connection.settings_dict["NAME"])
@@ -30,9 +30,10 @@ def _lock_path() -> str | None:
 
 
 @contextmanager
-def write_turn() -> Iterator[None]:
-    """Hold the writers' lock (SQLite file databases, outside a transaction); else no-op."""
-    path = _lock_path()
+def write_turn(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """Hold the writers' lock of ``connection``'s database (SQLite files, outside a
+    transaction); else a no-op."""
+    path = _lock_path(connection)
     # Inside a transaction this connection may already hold SQLite's lock: waiting here for
     # a process that waits for that lock would deadlock until the busy timeout.
     if path is None or connection.in_atomic_block:

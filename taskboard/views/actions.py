@@ -199,13 +199,18 @@ def bulk_toast(action: str, outcome: operations.BulkResult) -> Toast:
     return Toast(text, "success" if done else "error")
 
 
+def permitted_action(request: HttpRequest, permissions: dict[str, str]) -> str:
+    """The posted bulk ``action``, once the user holds its permission (400 if unknown)."""
+    action = request.POST.get("action", "")
+    if action not in permissions:
+        raise ActionFailed("Unknown action.", 400)
+    require(request, permissions[action])
+    return action
+
+
 @action_view
 def runs_bulk(request: HttpRequest) -> HttpResponse:
-    action = request.POST.get("action", "")
-    perm = {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY}.get(action)
-    if perm is None:
-        raise ActionFailed("Unknown action.", 400)
-    require(request, perm)
+    action = permitted_action(request, {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY})
     ids = q.parse_ids(request.POST.getlist("ids"), uuid.UUID, limit=4 * q.PAGE_SIZE)
     if ids is None:
         raise ActionFailed("Malformed selection.", 400)
@@ -245,11 +250,7 @@ def replay_toast(outcome: operations.BulkResult, noun: str = "dead letter") -> T
 
 @action_view
 def dead_letters_bulk(request: HttpRequest) -> HttpResponse:
-    action = request.POST.get("action", "")
-    perm = {"replay": operations.PERM_REPLAY, "discard": operations.PERM_DISCARD}.get(action)
-    if perm is None:
-        raise ActionFailed("Unknown action.", 400)
-    require(request, perm)
+    action = permitted_action(request, {"replay": operations.PERM_REPLAY, "discard": operations.PERM_DISCARD})
     form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
     whole_filter = request.POST.get("scope") == "filter"
     if whole_filter:

@@ -27,7 +27,7 @@ def test_write_turn_holds_the_lock_file_next_to_the_database():
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
     path = f"{connection.settings_dict['NAME']}-writers.lock"
-    with sqlitelock.write_turn():
+    with sqlitelock.write_turn(connection):
         assert not other_process_can_lock(path)
     assert other_process_can_lock(path)
 
@@ -36,6 +36,6 @@ def test_write_turn_is_not_taken_inside_a_transaction():
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
     path = f"{connection.settings_dict['NAME']}-writers.lock"
-    with transaction.atomic(), sqlitelock.write_turn():
+    with transaction.atomic(), sqlitelock.write_turn(connection):
         assert other_process_can_lock(path)
 
