@@ -58,7 +58,9 @@ class Settings:
                 value = float(value)
             except (TypeError, ValueError):
                 raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be a number") from None
-            if value < 0 or (value == 0 and name not in _ZERO_ALLOWED):
+            if name in _ZERO_ALLOWED and value < 0:
+                raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be zero or positive")
+            if name not in _ZERO_ALLOWED and value <= 0:
                 raise ImproperlyConfigured(f"TASKBOARD[{name!r}] must be positive")
         return value
 
