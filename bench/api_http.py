@@ -66,7 +66,7 @@ def prepare(db: str, env: dict[str, str]) -> str:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     made = subprocess.run(
         [sys.executable, "manage.py", "shell", "-v0", "-c",
-         "from django.contrib.auth.models import User; from taskboard.tokens import create_token;"
+         "from django.contrib.auth.models import User; from taskboard.operations.tokens import create_token;"
          "u = User.objects.create_superuser('bench', 'b@example.com', 'pw'); print(create_token(u, 'bench')[1])"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return made.stdout.strip().splitlines()[-1]

@@ -69,7 +69,7 @@ def measure(repeat: int) -> list[dict[str, Any]]:
     from django.test.utils import CaptureQueriesContext
 
     from taskboard.models import DeadLetter, Status, TaskAttempt, TaskRun
-    from taskboard.views.queries import Cursor
+    from taskboard.readmodels.queries import Cursor
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
     client = Client()

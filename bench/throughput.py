@@ -363,7 +363,7 @@ class Driver:
             a1, a2 = first.get(run_id), second.get(run_id)
             if a1 is None or a2 is None or run.run_after is None:
                 continue
-            # The due time record_failure computed (now + 1.0 s backoff): attempt 1's
+            # The due time settle_failure computed (now + 1.0 s backoff): attempt 1's
             # retry_at where the model has it, else the run's run_after (same value).
             # Attempt 2's started_at is its claim time.
             due = getattr(a1, "retry_at", None) or run.run_after

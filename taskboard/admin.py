@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
-from taskboard import operations, registry
+from taskboard import operations
+from taskboard.backend import registry
 from taskboard.exceptions import NotAllowed
 from taskboard.models import ApiToken, DeadLetter, TaskAttempt, TaskRun, WorkerNode
 

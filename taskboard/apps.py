@@ -9,10 +9,10 @@ class TaskboardConfig(AppConfig):
 
     def ready(self) -> None:
         # Import every installed app's tasks module so the enqueue-by-name allowlist
-        # (taskboard.registry) knows all of them in every process.
+        # (taskboard.backend.registry) knows all of them in every process.
         import taskboard.demo  # noqa: F401
-        from taskboard import dispatch
+        from taskboard.transport import cluster
 
-        dispatch.connect_signals()
+        cluster.connect_signals()
 
         autodiscover_modules("tasks")

@@ -9,7 +9,7 @@ from typing import Any
 from django.tasks import task
 from django.utils import timezone
 
-from taskboard.retry import PermanentError
+from taskboard.exceptions import PermanentError
 
 MAX_SECONDS = 24 * 3600
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.tasks.exceptions import InvalidTask
 
-from taskboard.retry import PermanentError
-
 __all__ = [
     "InvalidTaskArguments",
     "NotAllowed",
@@ -17,6 +15,10 @@ __all__ = [
     "UnknownTask",
     "WorkerLost",
 ]
+
+
+class PermanentError(Exception):
+    """Raise (or subclass) this in a task for a failure that retrying cannot fix."""
 
 
 class TaskInterrupted(BaseException):

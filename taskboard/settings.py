@@ -196,7 +196,7 @@ Q_CLUSTER = {
     "save_limit": -1,
     # Prefetch: the pusher takes up to `bulk` messages per dequeue (one statement with the
     # ORM broker) and keeps about `queue_limit` waiting per cluster. Runs stuck there behind
-    # long tasks are re-pushed for idle hosts (dispatch.redispatch_unclaimed).
+    # long tasks are re-pushed for idle hosts (service.clock.redispatch_unclaimed).
     "queue_limit": _WORKERS * 4,
     "bulk": 10,
     "poll": 0.1,
@@ -214,8 +214,8 @@ if BROKER_URL:
     Q_CLUSTER["redis"] = BROKER_URL
 else:
     Q_CLUSTER["orm"] = "default"
-    # Messages are taken (deleted) ten at a time at dequeue (see dispatch.OrmBroker).
-    Q_CLUSTER["broker_class"] = "taskboard.dispatch.OrmBroker"
+    # Messages are taken (deleted) ten at a time at dequeue (see transport.broker.OrmBroker).
+    Q_CLUSTER["broker_class"] = "taskboard.transport.broker.OrmBroker"
 
 TASKS = {
     "default": {

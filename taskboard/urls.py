@@ -4,9 +4,9 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
-    path("dashboard/", include("taskboard.views.dashboard_urls")),
-    path("api/", include("taskboard.views.api_urls")),
-    path("", include("taskboard.views.monitoring_urls")),  # /healthz, /metrics
+    path("dashboard/", include("taskboard.web.dashboard.urls")),
+    path("api/", include("taskboard.web.api.urls")),
+    path("", include("taskboard.web.monitoring.urls")),  # /healthz, /metrics
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.tasks import task
 
-from taskboard.retry import PermanentError
+from taskboard.exceptions import PermanentError
 
 
 class Unrecoverable(Exception):

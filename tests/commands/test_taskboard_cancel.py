@@ -10,7 +10,7 @@ from django.core.management import CommandError
 
 from taskboard.models import Status, TaskRun
 from tests.commands.conftest import run
-from tests.web.api_fixtures import enqueue, make_run, succeeded_run
+from tests.web.api.api_fixtures import enqueue, make_run, succeeded_run
 
 
 @pytest.mark.django_db

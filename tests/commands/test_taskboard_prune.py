@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from taskboard.models import DeadLetter, Status, TaskAttempt, TaskRun
 from tests.commands.conftest import run
-from tests.web.api_fixtures import make_attempt, make_dead_letter, make_run
+from tests.web.api.api_fixtures import make_attempt, make_dead_letter, make_run
 
 pytestmark = pytest.mark.django_db
 

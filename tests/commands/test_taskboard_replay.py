@@ -7,7 +7,7 @@ from django.core.management import CommandError
 
 from taskboard.models import DeadLetter, Resolution, Status, TaskRun
 from tests.commands.conftest import run
-from tests.web.api_fixtures import failed_run, make_dead_letter, make_run
+from tests.web.api.api_fixtures import failed_run, make_dead_letter, make_run
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from taskboard.models import Status
 from tests.commands.conftest import run
-from tests.web.api_fixtures import enqueue, failed_run, make_worker
+from tests.web.api.api_fixtures import enqueue, failed_run, make_worker
 
 pytestmark = pytest.mark.django_db
 

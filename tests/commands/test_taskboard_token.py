@@ -5,8 +5,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError
 from django.test import Client
 
-from taskboard import tokens
 from taskboard.models import ApiToken
+from taskboard.operations import tokens
 from tests.commands.conftest import run
 
 pytestmark = pytest.mark.django_db

@@ -33,8 +33,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from taskboard import dispatch, operations
+from taskboard import operations
 from taskboard.models import FINISHED, TaskRun
+from taskboard.transport import push as transport_push
 from tests.conftest import OPERATOR_PERMS, make_user
 from tests.execution.workers import FAST_SETTINGS, ROOT, WorkerProcess, database_env, wait_for
 
@@ -203,7 +204,7 @@ def taskboard_server(chromium_executable: str, django_db_setup: Any,
                      django_db_blocker: Any) -> Iterator[TaskboardServer]:
     """gunicorn (as ``make run`` starts it) and one ``taskboard_worker`` on the test database."""
     with django_db_blocker.unblock():
-        dispatch.broker_for("default").purge_queue()
+        transport_push.broker_for("default").purge_queue()
     env = {**os.environ, **FAST_SETTINGS, **database_env(), "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
     env.pop(ASYNC_UNSAFE, None)
     port = free_port()

@@ -6,8 +6,10 @@ import time
 import pytest
 from django.tasks.signals import task_finished
 
-from taskboard import dispatch, runner
+from taskboard.execution import runner
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
+from taskboard.transport import cluster as transport_cluster
+from taskboard.transport import push as transport_push
 from tests import sample_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,8 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def deliver(run_id: str) -> None:
     """What django-q2's worker does: pre_execute for the message, then execute()."""
-    dispatch._on_pre_execute(sender="django_q", func=dispatch.EXECUTE,
-                             task={"func": dispatch.EXECUTE, "args": (str(run_id),)})
+    transport_cluster._on_pre_execute(sender="django_q", func=transport_push.EXECUTE,
+                             task={"func": transport_push.EXECUTE, "args": (str(run_id),)})
     runner.execute(str(run_id))
 
 

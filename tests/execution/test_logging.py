@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from taskboard.runner import execute
+from taskboard.execution.runner import execute
 from tests import sample_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ class Collect(logging.Handler):
 
 def test_every_run_log_line_carries_run_task_and_attempt():
     handler = Collect()
-    logger = logging.getLogger("taskboard.runner")
+    logger = logging.getLogger("taskboard.execution.runner")
     logger.addHandler(handler)
     level = logger.level
     logger.setLevel(logging.DEBUG)  # successes are logged at DEBUG

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from taskboard import operations
+from taskboard.execution.runner import execute
 from taskboard.models import DeadLetter, Outcome, Status, TaskAttempt, TaskRun
-from taskboard.runner import execute
 from tests import sample_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from taskboard import dispatch, operations
+from taskboard import operations
 from taskboard.demo import fail, flaky, noop, sleep, steps
 from taskboard.models import DeadLetter, Outcome, Status, TaskRun
+from taskboard.transport import push as transport_push
 from tests import sample_tasks
 from tests.execution.workers import WorkerProcess, wait_for
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.workers]
 
 @pytest.fixture
 def start_worker() -> Iterator:
-    dispatch.broker_for("default").purge_queue()
+    transport_push.broker_for("default").purge_queue()
     started: list[WorkerProcess] = []
 
     def start(workers: int = 2) -> WorkerProcess:
@@ -116,7 +117,7 @@ def test_timeout_interrupts_and_retries(start_worker):
 def test_same_message_delivered_twice_executes_once(start_worker):
     with_duplicates = sample_tasks.add.enqueue(1, 2)
     for _ in range(3):
-        dispatch.push(with_duplicates.id, "default")
+        transport_push.push(with_duplicates.id, "default")
     start_worker()
     run = finished(with_duplicates.id, timeout=20)
     time.sleep(1.0)  # give the duplicates time to be delivered and dropped

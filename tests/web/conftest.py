@@ -45,7 +45,7 @@ def make_run(db: Any) -> Callable[..., TaskRun]:
 @pytest.fixture
 def make_attempt(db: Any) -> Callable[..., TaskAttempt]:
     def make(run: TaskRun, *, number: int = 1, outcome: str = Outcome.PERMANENT,
-             exception: str = "taskboard.retry.PermanentError", message: str = "card declined for order 1042",
+             exception: str = "taskboard.exceptions.PermanentError", message: str = "card declined for order 1042",
              finished_at: datetime | None = None, traceback: str = "Traceback (most recent call last): ...",
              worker: str = "host-a:101") -> TaskAttempt:
         finished = finished_at or timezone.now()
@@ -66,7 +66,7 @@ def make_failed(make_run: Callable[..., TaskRun], make_attempt: Callable[..., Ta
     """A run that failed for good, as the runner leaves it: attempt, last error, dead letter."""
 
     def make(message: str = "card declined for order 1042", *, task: str = FAIL, ago: float = 0,
-             exception: str = "taskboard.retry.PermanentError", **fields: Any) -> TaskRun:
+             exception: str = "taskboard.exceptions.PermanentError", **fields: Any) -> TaskRun:
         fields.setdefault("kwargs", {"message": message})
         run = make_run(Status.FAILED, task=task, ago=ago, last_error=f"{exception.rsplit('.', 1)[-1]}: {message}",
                        **fields)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.tasks.exceptions import InvalidTask
 
 from taskboard import operations
-from taskboard.serializers import BadInput, check_json_value, parse_run_after
+from taskboard.readmodels.representations import BadInput, check_json_value, parse_run_after
 
 
 def parse_json_option(raw: str | None, option: str, expected: type) -> Any:

@@ -12,8 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from taskboard import stats
-from taskboard.serializers import iso
+from taskboard.readmodels import stats
+from taskboard.readmodels.representations import iso
 
 
 class Command(BaseCommand):

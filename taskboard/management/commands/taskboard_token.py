@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from taskboard import tokens
 from taskboard.models import ApiToken
+from taskboard.operations import tokens
 
 MIN_REVOKE_PREFIX = 4
 

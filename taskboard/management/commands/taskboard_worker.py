@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from taskboard.worker import WorkerService
+from taskboard.service.supervisor import WorkerService
 
 
 class Command(BaseCommand):

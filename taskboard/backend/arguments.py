@@ -1,0 +1,104 @@
+"""Arguments from outside (code, API, CLI, dashboard): JSON, bound to the signature, typed.
+
+Nothing is stored until the arguments pass; every refusal is an ``InvalidTaskArguments``
+(or ``BadInput`` for the API's and CLI's own fields) with a message that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import types
+import typing
+from typing import Any
+
+from django.tasks.base import Task
+from django.utils.json import normalize_json
+
+from taskboard.backend.jsonvalues import check_json_value
+from taskboard.exceptions import InvalidTaskArguments
+
+# Refuse argument payloads that would bloat every row read by the dashboard.
+MAX_ARGUMENTS_BYTES = 512 * 1024
+
+
+def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
+    """JSON-normalise the arguments and check they bind to the task's signature."""
+    if not isinstance(args, list | tuple):
+        raise InvalidTaskArguments("args must be a list")
+    if not isinstance(kwargs, dict):
+        raise InvalidTaskArguments("kwargs must be an object")
+    try:
+        check_json_value([args, kwargs], "arguments")
+        args, kwargs = normalize_json(list(args)), normalize_json(dict(kwargs))
+        encoded = json.dumps([args, kwargs], allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidTaskArguments(f"arguments must be JSON values: {exc}") from None
+    if len(encoded) > MAX_ARGUMENTS_BYTES:
+        raise InvalidTaskArguments(
+            f"arguments are {len(encoded)} bytes of JSON, over the {MAX_ARGUMENTS_BYTES} limit"
+        )
+    if any(not isinstance(key, str) for key in kwargs):
+        raise InvalidTaskArguments("kwargs keys must be strings")
+    try:
+        signature = inspect.signature(task.func, eval_str=True)  # readable in error messages
+    except Exception:  # noqa: BLE001 - annotations that do not resolve
+        signature = inspect.signature(task.func)
+    leading = [None] if task.takes_context else []
+    try:
+        bound = signature.bind(*leading, *args, **kwargs)
+    except TypeError as exc:
+        raise InvalidTaskArguments(f"arguments do not match {task.name}{signature}: {exc}") from None
+    _check_types(task, signature, bound)
+    return args, kwargs
+
+
+# JSON types accepted for a simple annotation. bool is an int in Python but not in JSON.
+_ACCEPTED: dict[Any, tuple[type, ...]] = {
+    int: (int,), float: (int, float), str: (str,), bool: (bool,), list: (list,),
+    dict: (dict,), type(None): (type(None),),
+}
+
+
+def _accepted_types(hint: Any) -> tuple[type, ...] | None:
+    if hint in _ACCEPTED:
+        return _ACCEPTED[hint]
+    origin = typing.get_origin(hint)
+    if origin in (list, dict):
+        return (origin,)
+    if origin in (typing.Union, types.UnionType):
+        accepted: tuple[type, ...] = ()
+        for member in typing.get_args(hint):
+            member_types = _accepted_types(member)
+            if member_types is None:
+                return None  # a member we cannot check: accept anything
+            accepted += member_types
+        return accepted
+    return None
+
+
+def _check_types(task: Task, signature: inspect.Signature, bound: inspect.BoundArguments) -> None:
+    """Check arguments against simple annotations (int, float, str, bool, list, dict, X | None)."""
+    try:
+        hints = typing.get_type_hints(task.func)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: nothing to check against
+        return
+    for name, value in bound.arguments.items():
+        parameter = signature.parameters[name]
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if task.takes_context and name == "context":
+            continue
+        accepted = _accepted_types(hints.get(name))
+        if accepted is None:
+            continue
+        if isinstance(value, bool) and bool not in accepted:
+            ok = False
+        else:
+            ok = isinstance(value, accepted)
+        if not ok:
+            expected = " or ".join(sorted({t.__name__ if t is not type(None) else "null" for t in accepted}))
+            raise InvalidTaskArguments(
+                f"argument {name!r} must be {expected}, got {type(value).__name__} {value!r:.50}"
+            )
+

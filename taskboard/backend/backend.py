@@ -1,0 +1,188 @@
+"""``TaskboardBackend``: the ``django.tasks`` backend; a run is a validated ``TaskRun`` row.
+
+The row is written in the caller's transaction and its run id pushed to the broker only
+after commit, so a rolled-back enqueue leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.tasks import TaskResult, TaskResultStatus
+from django.tasks.backends.base import BaseTaskBackend
+from django.tasks.base import Task, TaskError
+from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
+from django.tasks.signals import task_enqueued
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from taskboard.backend import registry
+from taskboard.backend.arguments import validate_arguments
+from taskboard.backend.task import TaskboardTask
+from taskboard.exceptions import InvalidTaskArguments
+from taskboard.models import Outcome, Status, TaskRun
+from taskboard.transport import push
+
+STATUS_MAP = {
+    "queued": TaskResultStatus.READY,
+    "scheduled": TaskResultStatus.READY,
+    "retrying": TaskResultStatus.READY,
+    "running": TaskResultStatus.RUNNING,
+    "succeeded": TaskResultStatus.SUCCESSFUL,
+    "failed": TaskResultStatus.FAILED,
+    "cancelled": TaskResultStatus.FAILED,
+}
+
+
+class TaskboardBackend(BaseTaskBackend):
+    task_class = TaskboardTask
+
+    # Runs are rows with a run_after column; the dispatcher pushes them when due.
+    supports_defer = True
+    # Workers call async functions through Task.call(), which bridges with async_to_sync.
+    supports_async_task = True
+    # Results are rows, readable from any process.
+    supports_get_result = True
+    # Priority is stored and shown, and orders the dispatcher's batches; the brokers
+    # themselves are FIFO, so it is best effort.
+    supports_priority = True
+
+    def validate_task(self, task: Task) -> None:
+        super().validate_task(task)
+        if isinstance(task, TaskboardTask):
+            try:
+                task.policy  # noqa: B018 - builds and validates the policy
+                timeout = task.effective_timeout
+            except (TypeError, ValueError) as exc:
+                raise InvalidTask(f"{task.module_path}: {exc}") from None
+            if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+                raise InvalidTask(f"{task.module_path}: timeout must be a positive number")
+            registry.register(task)
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        run, _ = self.create_run(task, args, kwargs)
+        return self.to_result(run, task)
+
+    def create_run(
+        self,
+        task: Task,
+        args: Any,
+        kwargs: Any,
+        *,
+        queue: str | None = None,
+        run_after: datetime | None = None,
+        idempotency_key: str | None = None,
+        replay_of: Any = None,
+    ) -> tuple[Any, bool]:
+        """Validate and store a run; push it to the broker once the transaction commits.
+
+        Returns ``(run, created)``; ``created`` is False when ``idempotency_key`` matched an
+        existing run of the same task, which is then returned unchanged.
+        """
+
+        if queue is not None or run_after is not None:
+            task = task.using(queue_name=queue, run_after=run_after)
+        self.validate_task(task)
+        if not isinstance(task, TaskboardTask):
+            raise InvalidTask("taskboard runs need a taskboard task")
+        args, kwargs = validate_arguments(task, args, kwargs)
+        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+            raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
+
+        if idempotency_key is not None:
+            existing = TaskRun.objects.filter(task=task.module_path,
+                                              idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing, False
+
+        now = timezone.now()
+        deferred = task.run_after is not None and task.run_after > now
+        policy = task.policy
+        run = TaskRun(
+            task=task.module_path,
+            queue=task.queue_name,
+            priority=task.priority,
+            status=Status.SCHEDULED if deferred else Status.QUEUED,
+            args=args,
+            kwargs=kwargs,
+            max_attempts=policy.max_attempts,
+            backoff=policy.backoff.as_dict(),
+            timeout=task.effective_timeout,
+            enqueued_at=now,
+            run_after=task.run_after,
+            # Set for the push that on_commit makes; a run whose push never happens is
+            # re-pushed by the dispatcher once this is old enough.
+            dispatched_at=None if deferred else now,
+            replay_of=replay_of,
+            idempotency_key=idempotency_key,
+        )
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # A concurrent request with the same key won the race.
+            return TaskRun.objects.get(task=task.module_path, idempotency_key=idempotency_key), False
+        if not deferred:
+            run_id = run.id
+            transaction.on_commit(lambda: push.push(run_id, run.queue), robust=True)
+        task_enqueued.send(type(self), task_result=self.to_result(run, task))
+        return run, True
+
+    def get_result(self, result_id: str) -> TaskResult:
+
+        try:
+            run = TaskRun.objects.get(pk=uuid.UUID(str(result_id)))
+        except (ValueError, TaskRun.DoesNotExist):
+            raise TaskResultDoesNotExist(result_id) from None
+        return self.to_result(run)
+
+    def to_result(self, run: Any, task: Task | None = None, attempts: list[Any] | None = None) -> TaskResult:
+        """The ``TaskResult`` of a run; pass ``attempts`` (its attempt rows) when already known."""
+
+        if task is None:
+            task = resolve_task(run.task)
+            if task is None:
+                raise TaskResultDoesNotExist(f"{run.id}: task {run.task} cannot be imported")
+        if attempts is None:
+            attempts = list(run.attempt_set.all()) if run.attempts else []
+        worker_ids = [a.worker for a in attempts]
+        if run.status == "running":
+            worker_ids.append(run.worker)  # the attempt in progress has no row yet
+        result = TaskResult(
+            task=task.using(queue_name=run.queue, run_after=run.run_after)
+            if run.run_after else task,
+            id=str(run.id),
+            status=STATUS_MAP[run.status],
+            enqueued_at=run.enqueued_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            last_attempted_at=run.claimed_at,
+            args=run.args,
+            kwargs=run.kwargs,
+            backend=self.alias,
+            errors=[
+                TaskError(exception_class_path=a.exception, traceback=a.traceback or a.message)
+                for a in attempts if a.outcome != Outcome.SUCCEEDED
+            ],
+            worker_ids=worker_ids,
+        )
+        object.__setattr__(result, "_return_value", run.result)
+        return result
+
+
+def resolve_task(path: str) -> TaskboardTask | None:
+    """The task object for a stored run's path (trusted: only we write it)."""
+    task = registry.get(path)
+    if task is not None:
+        return task
+    try:
+        candidate = import_string(path)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return candidate if isinstance(candidate, TaskboardTask) else None

@@ -1,0 +1,34 @@
+"""The source of truth, one module per aggregate.
+
+``runs`` (TaskRun and its transitions), ``attempts``, ``dead_letters``, ``nodes`` (worker
+supervisors), ``tokens`` (API tokens); ``choices`` holds the statuses and outcomes,
+``backoff`` the retry delay a run carries, ``fingerprints`` how failures group, and ``sql``
+the vendor SQL of the hot path (``sqlitelock`` queues SQLite's writers). Imports only Django:
+every other package builds on this one.
+"""
+
+from taskboard.models.attempts import TaskAttempt
+from taskboard.models.backoff import Backoff
+from taskboard.models.choices import (
+    ERROR_OUTCOMES,
+    FINISHED,
+    OPEN,
+    REPLAYABLE,
+    RETRYABLE_OUTCOMES,
+    WAITING,
+    Outcome,
+    Status,
+    should_retry,
+)
+from taskboard.models.dead_letters import DeadLetter, DeadLetterQuerySet, Resolution
+from taskboard.models.fingerprints import fingerprint, normalise_message
+from taskboard.models.nodes import WorkerNode
+from taskboard.models.runs import TaskRun, TaskRunQuerySet
+from taskboard.models.tokens import ApiToken
+
+__all__ = [
+    "ERROR_OUTCOMES", "FINISHED", "OPEN", "REPLAYABLE", "RETRYABLE_OUTCOMES", "WAITING",
+    "ApiToken", "Backoff", "DeadLetter", "DeadLetterQuerySet", "Outcome", "Resolution", "Status",
+    "TaskAttempt", "TaskRun", "TaskRunQuerySet", "WorkerNode", "fingerprint", "normalise_message",
+    "should_retry",
+]

@@ -1,0 +1,334 @@
+"""``TaskRun``: one row per run, and every change of its state as a named transition.
+
+django-q2 only ever carries a run id. Every transition is a conditional UPDATE
+(``status in (...)`` and, for a running run, the attempt number), so a duplicate or late
+message, a second dispatcher or a worker that lost its lease can never apply a stale outcome.
+A failed attempt ends in exactly one of three exits: ``schedule_retry``,
+``fail_to_dead_letter`` or ``finish_cancelled``; ``settle_failure`` picks which.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from taskboard.models import sql as rowsql
+from taskboard.models.attempts import TaskAttempt
+from taskboard.models.backoff import Backoff
+from taskboard.models.choices import FINISHED, OPEN, WAITING, Outcome, Status, should_retry
+from taskboard.models.dead_letters import DeadLetter
+from taskboard.models.fingerprints import fingerprint
+
+
+class TaskRunQuerySet(models.QuerySet["TaskRun"]):
+    def open(self) -> TaskRunQuerySet:
+        return self.filter(status__in=OPEN)
+
+    def finished(self) -> TaskRunQuerySet:
+        return self.filter(status__in=FINISHED)
+
+    def due(self, now: datetime) -> TaskRunQuerySet:
+        """Scheduled or retrying runs whose time has come."""
+        # One equality term per status, so each side can use its partial index.
+        return self.filter(Q(status=Status.SCHEDULED, run_after__lte=now)
+                           | Q(status=Status.RETRYING, run_after__lte=now))
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest ``run_after`` of a waiting run (each status by its own index)."""
+        times = [self.filter(status=status).order_by("run_after").values_list("run_after", flat=True).first()
+                 for status in WAITING]
+        return min((t for t in times if t is not None), default=None)
+
+    def stale(self, now: datetime) -> TaskRunQuerySet:
+        """Running runs whose worker stopped renewing the lease."""
+        return self.filter(status=Status.RUNNING, lease_expires_at__lt=now)
+
+    def unclaimed(self, before: datetime) -> TaskRunQuerySet:
+        """Queued runs pushed to the broker before ``before`` and never claimed."""
+        return self.filter(status=Status.QUEUED, dispatched_at__lt=before)
+
+    def claim(self, run_id: uuid.UUID | str, worker: str, lease_seconds: float) -> TaskRun | None:
+        """Start the next attempt of a queued run; None when it is not claimable.
+
+        The single conditional UPDATE is the whole concurrency story: of two deliveries of
+        the same message only one can move the run from queued to running.
+        """
+        return self.claim_with(run_id, worker, lease_seconds)[0]
+
+    def claim_with(self, run_id: uuid.UUID | str, worker: str, lease_seconds: float,
+                   riders: Sequence[rowsql.Statement] = ()) -> tuple[TaskRun | None, list[int]]:
+        """``claim()`` plus ``riders`` committed in the same transaction (one round trip on
+        PostgreSQL); returns the run and each rider's rowcount. A worker rides the previous
+        run's outcome on the claim (see runner).
+        """
+        from django.db import connection
+
+        try:
+            pk = TaskRun._meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
+        except ValueError:
+            pk = None
+        now = timezone.now()
+        ops = connection.ops
+        stamp = ops.adapt_datetimefield_value(now)
+        statements = list(riders)
+        if pk is not None:
+            params = [Status.RUNNING.value, stamp, stamp, stamp,
+                      ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
+                      pk, Status.QUEUED.value]
+            statements.insert(0, (rowsql.text("claim", lambda: rowsql.claim_sql(TaskRun)), params))
+        results = rowsql.run(statements)
+        if pk is None:
+            return None, [count for count, _ in results]
+        (_, rows), *rest = results
+        run = rowsql.from_row(TaskRun, rows[0]) if rows else None
+        return run, [count for count, _ in rest]  # type: ignore[return-value]
+
+
+class TaskRun(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.CharField(max_length=255, help_text="Dotted path of the task function.")
+    queue = models.CharField(max_length=64, default="default")
+    priority = models.SmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=1)
+    backoff = models.JSONField(default=dict, blank=True, help_text="Backoff parameters.")
+    timeout = models.FloatField(null=True, blank=True, help_text="Seconds per attempt.")
+
+    progress = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=255, blank=True, default="")
+    checkpoint = models.JSONField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    cancel_requested_by = models.CharField(max_length=150, blank=True, default="")
+    last_error = models.CharField(max_length=500, blank=True, default="")
+
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    run_after = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="First attempt start.")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="Latest attempt start.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True, default="")
+
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL = no key, unique otherwise
+
+    objects = TaskRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-enqueued_at", "-id"]
+        indexes = [
+            # keyset pagination of the run list, plain and per filter
+            models.Index(fields=["-enqueued_at", "-id"], name="run_list"),
+            models.Index(fields=["status", "-enqueued_at", "-id"], name="run_status_list"),
+            models.Index(fields=["task", "-enqueued_at", "-id"], name="run_task_list"),
+            models.Index(fields=["queue", "-enqueued_at", "-id"], name="run_queue_list"),
+            # dispatcher: due scheduled/retrying runs, expired leases, unclaimed messages.
+            # Partial: every claim and outcome changes a run's status, and an index that
+            # holds only the runs in one status is not rewritten by those writes. (SQLite
+            # matches a partial index to ``status = ?`` with its bound value, not to IN.)
+            models.Index(fields=["run_after"], name="run_scheduled", condition=Q(status="scheduled")),
+            models.Index(fields=["run_after"], name="run_retrying", condition=Q(status="retrying")),
+            models.Index(fields=["status", "lease_expires_at"], name="run_lease",
+                         condition=Q(status="running")),
+            models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched",
+                         condition=Q(status="queued")),
+            models.Index(fields=["finished_at"], name="run_finished"),
+            # run detail: a run's replays newest first (SQLite otherwise walks run_list)
+            models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="run_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=100), name="run_progress_range"
+            ),
+        ]
+        permissions = [
+            ("cancel_taskrun", "Can cancel task runs"),
+            ("replay_taskrun", "Can replay task runs"),
+            ("enqueue_taskrun", "Can enqueue task runs"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} [{self.status}] {self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def queue_wait(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        return self.started_at - self.enqueued_at
+
+    @property
+    def run_time(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    # --- state transitions --------------------------------------------------------------
+
+    def _transition(self, from_statuses: Iterable[str], attempt: int | None = None,
+                    **changes: Any) -> bool:
+        where: dict[str, Any] = {"status": [str(s) for s in from_statuses]}
+        if attempt is not None:
+            where["attempts"] = attempt
+        if not rowsql.update(TaskRun, self.pk, changes, where):
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return True
+
+    def renew_lease(self, attempt: int, lease_seconds: float) -> bool:
+        now = timezone.now()
+        return self._transition(
+            [Status.RUNNING], attempt,
+            heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
+
+    def save_progress(self, attempt: int, percent: int, message: str) -> bool:
+        return self._transition(
+            [Status.RUNNING], attempt, progress=percent, progress_message=message[:255]
+        )
+
+    def save_checkpoint(self, attempt: int, checkpoint: Any) -> bool:
+        return self._transition([Status.RUNNING], attempt, checkpoint=checkpoint)
+
+    def succeed(self, attempt: TaskAttempt, result: Any) -> bool:
+        """Store the result and the attempt row, if this is still the attempt that runs."""
+        count = rowsql.run(self.success_statements(attempt, result))[-1][0]
+        if count:
+            self._succeeded(attempt, result)
+        return bool(count)
+
+    def success_statements(self, attempt: TaskAttempt, result: Any) -> list[rowsql.Statement]:
+        """``succeed()`` as statements; the last one's rowcount is 1 when it applied.
+
+        The attempt row is inserted only if the conditional UPDATE matched, inside the same
+        statements (a CTE on PostgreSQL, ``changes()`` on SQLite), so they can ride on another
+        transaction (the next claim) without a round trip in between.
+        """
+        from django.db import connection
+
+        sql, params = rowsql.update_statement(TaskRun, self.pk, {
+            "status": Status.SUCCEEDED, "result": result, "progress": 100,
+            "finished_at": attempt.finished_at, "lease_expires_at": None,
+        }, {"status": Status.RUNNING, "attempts": attempt.number})
+        fields = rowsql.insert_fields(TaskAttempt)
+        values = rowsql.insert_values(attempt, fields)
+        if connection.vendor == "postgresql":
+            insert = rowsql.text("success-insert",
+                                 lambda: rowsql.conditional_insert_sql(TaskAttempt, "FROM done", fields))
+            return [(f"WITH done AS ({sql} RETURNING 1) {insert}", params + values)]
+        insert = rowsql.text("success-insert",
+                             lambda: rowsql.conditional_insert_sql(TaskAttempt, "WHERE changes() = 1", fields))
+        return [(sql, params), (insert, values)]
+
+    def _succeeded(self, attempt: TaskAttempt, result: Any) -> None:
+        self.status, self.result, self.progress = Status.SUCCEEDED, result, 100
+        self.finished_at, self.lease_expires_at = attempt.finished_at, None
+
+    def settle_failure(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
+                       now: datetime | None = None) -> bool:
+        """Store a failed attempt and take the exit its outcome calls for: a cancel ends the
+        run, a retryable failure with attempts left waits for its backoff, anything else
+        fails the run with a dead letter. False when the run is no longer in that attempt."""
+        now = now or timezone.now()
+        if attempt.outcome == Outcome.CANCELLED:
+            return self.finish_cancelled(attempt, from_statuses=from_statuses, now=now)
+        if should_retry(attempt.outcome, attempt.number, self.max_attempts):
+            return self.schedule_retry(attempt, from_statuses=from_statuses, now=now)
+        return self.fail_to_dead_letter(attempt, from_statuses=from_statuses, now=now)
+
+    def finish_cancelled(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
+                         now: datetime | None = None) -> bool:
+        """The attempt was stopped by an operator's cancel: the run ends, never retried."""
+        now = now or timezone.now()
+        return self._finish_attempt(attempt, from_statuses, status=Status.CANCELLED, finished_at=now,
+                                    lease_expires_at=None, last_error=attempt.summary)
+
+    def schedule_retry(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
+                       now: datetime | None = None) -> bool:
+        """Wait for the backoff of ``attempt``, then the dispatcher queues the next one."""
+        now = now or timezone.now()
+        attempt.retry_at = now + timedelta(seconds=Backoff.from_dict(self.backoff).delay(attempt.number))
+        return self._finish_attempt(attempt, from_statuses, status=Status.RETRYING,
+                                    run_after=attempt.retry_at, lease_expires_at=None,
+                                    last_error=attempt.summary)
+
+    def fail_to_dead_letter(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
+                            now: datetime | None = None) -> bool:
+        """The run is over: ``failed``, with a dead letter saying why, in one transaction."""
+        now = now or timezone.now()
+        with transaction.atomic():
+            done = self._finish_attempt(attempt, from_statuses, status=Status.FAILED, finished_at=now,
+                                        lease_expires_at=None, last_error=attempt.summary)
+            if done:
+                DeadLetter.objects.create(run=self, task=self.task, reason=self._give_up_reason(attempt),
+                                          created_at=now)
+            return done
+
+    def _give_up_reason(self, attempt: TaskAttempt) -> str:
+        if attempt.outcome == Outcome.PERMANENT:
+            reason = f"{attempt.outcome} error: {attempt.summary}"
+        else:
+            reason = (f"gave up after {attempt.number} of {self.max_attempts} attempts; "
+                      f"last: {attempt.outcome} {attempt.summary}")
+        return reason[:1000]
+
+    def _finish_attempt(self, attempt: TaskAttempt, from_statuses: Iterable[str], **changes: Any) -> bool:
+        # The run's transition and the attempt row commit together, or neither does.
+        with transaction.atomic():
+            done = self._transition(from_statuses, attempt.number, **changes)
+            if done:
+                rowsql.insert(attempt)
+            return done
+
+    def declare_lost(self, now: datetime) -> bool:
+        """The worker stopped heartbeating: record a lost attempt and retry or fail."""
+        attempt = TaskAttempt(
+            run=self, task=self.task, number=self.attempts, outcome=Outcome.LOST,
+            exception="taskboard.exceptions.WorkerLost",
+            message=f"worker {self.worker or '?'} stopped renewing its lease",
+            started_at=self.claimed_at or now, finished_at=now, worker=self.worker,
+        )
+        attempt.fingerprint = fingerprint(self.task, attempt.exception, attempt.message)
+        qs_ok = TaskRun.objects.filter(pk=self.pk, lease_expires_at__lt=now).exists()
+        return qs_ok and self.settle_failure(attempt, now=now)
+
+    def cancel_waiting(self, by: str) -> bool:
+        """Cancel a run that is not executing: immediate and final."""
+        now = timezone.now()
+        return self._transition(
+            [Status.QUEUED, Status.SCHEDULED, Status.RETRYING],
+            status=Status.CANCELLED, cancel_requested=True, cancel_requested_by=by,
+            finished_at=now,
+        )
+
+    def request_cancel(self, by: str) -> bool:
+        """Ask the worker running this run to stop; it records the cancelled attempt."""
+        return self._transition(
+            [Status.RUNNING], cancel_requested=True, cancel_requested_by=by
+        )

@@ -1,0 +1,1 @@
+"""The JSON API (django-ninja): schemas, endpoints, token/session auth, error shapes, docs."""

@@ -1,0 +1,1 @@
+"""The HTMX dashboard: pages, their fragments, filter forms and POST actions."""

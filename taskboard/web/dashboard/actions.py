@@ -1,0 +1,310 @@
+"""POST actions of the dashboard: each calls one ``taskboard.operations`` verb as the user.
+
+An htmx action answers with the fragment it changed plus a toast (an out-of-band swap into
+``#toasts``). Failures keep their status code and show as an error toast: 403 without the
+verb's permission (``NotAllowed``), 409 when the state does not allow it (``OperationError``),
+404 for an unknown run, 400 for bad input (edited arguments are shown inline instead). Bulk
+actions on dead letters first answer with a confirmation that states how many rows they touch.
+Without JavaScript the same endpoints work as plain forms: success redirects back with a
+message, failure renders an error page with the same status code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.tasks.exceptions import InvalidTask
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from taskboard import operations
+from taskboard.backend import registry
+from taskboard.exceptions import NotAllowed, OperationError
+from taskboard.models import Status, TaskRun
+from taskboard.readmodels import queries as q
+from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm
+from taskboard.web.dashboard.pages import (
+    UI_BULK_LIMIT,
+    dead_letter_context,
+    render_run,
+    run_context,
+    run_list_context,
+    staff_view,
+)
+
+DEAD_LETTERS_CHANGED = "taskboard:dead-letters-changed"
+# Marks a 4xx answer that is a fragment meant for the page (an error toast, a form with its
+# errors), so taskboard.js keeps django-htmx's DEBUG error overlay from replacing the page.
+FRAGMENT_HEADER = "X-Taskboard-Fragment"
+
+
+@dataclass
+class Toast:
+    message: str
+    level: str = "success"  # success | info | error
+    link: str = ""
+    link_text: str = ""
+
+
+class ActionFailed(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def perform[T](operation: Callable[[], T]) -> T:
+    """Run an operation, turning its exceptions into ``ActionFailed`` with an HTTP status."""
+    try:
+        return operation()
+    except NotAllowed as exc:
+        raise ActionFailed(f"Not allowed: {exc}.", 403) from exc
+    except OperationError as exc:
+        raise ActionFailed(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", 409) from exc
+    except TaskRun.DoesNotExist as exc:
+        raise ActionFailed("That run does not exist (any more).", 404) from exc
+    except InvalidTask as exc:
+        raise ActionFailed(f"Invalid task arguments: {exc}", 400) from exc
+
+
+def require(request: HttpRequest, perm: str) -> None:
+    perform(lambda: operations.require(request.user, perm))
+
+
+def referer(request: HttpRequest) -> str:
+    target = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse("taskboard:overview")
+
+
+def failed(request: HttpRequest, error: ActionFailed) -> HttpResponse:
+    toast = Toast(str(error), "error")
+    if request.htmx:
+        response = render(request, "taskboard/partials/toast.html", {"toast": toast}, status=error.status)
+        response["HX-Retarget"] = "#toasts"
+        response["HX-Reswap"] = "beforeend"
+        response[FRAGMENT_HEADER] = "1"
+        return response
+    return render(request, "taskboard/action_error.html", {"message": str(error), "back": referer(request)},
+                  status=error.status)
+
+
+def with_toast(request: HttpRequest, response: HttpResponse, toast: Toast, *,
+               close_modal: bool = False) -> HttpResponse:
+    response.write(render_to_string("taskboard/partials/toast.html",
+                                    {"toast": toast, "oob": True, "close_modal": close_modal}, request=request))
+    return response
+
+
+def back_to(request: HttpRequest, toast: Toast, fallback: str) -> HttpResponse:
+    """The no-JavaScript answer: a message and a redirect to where the form was."""
+    level = {"success": messages.SUCCESS, "info": messages.INFO}.get(toast.level, messages.ERROR)
+    messages.add_message(request, level, toast.message)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = fallback
+    return redirect(target or fallback)
+
+
+def action_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """POST only, staff only, and ``ActionFailed`` rendered with its status code."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ActionFailed as error:
+            return failed(request, error)
+
+    return require_POST(staff_view(wrapper))
+
+
+def run_link(run: TaskRun) -> tuple[str, str]:
+    return reverse("taskboard:run", args=[run.pk]), f"run {str(run.pk)[:8]}"
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+def answer_run(request: HttpRequest, run_id: uuid.UUID, toast: Toast) -> HttpResponse:
+    if not request.htmx:
+        return back_to(request, toast, reverse("taskboard:run", args=[run_id]))
+    return with_toast(request, render(request, "taskboard/run_detail.html#live", run_context(run_id)), toast)
+
+
+@action_view
+def run_cancel(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    run = perform(lambda: operations.cancel(run_id, user=request.user))
+    if run.status == Status.CANCELLED:
+        toast = Toast("Run cancelled.")
+    else:
+        toast = Toast("Cancel requested: the worker stops the run within a few seconds.", "info")
+    return answer_run(request, run_id, toast)
+
+
+@action_view
+def run_replay(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    new_run = perform(lambda: operations.replay(run_id, user=request.user))
+    return answer_run(request, run_id, Toast("Replayed as a new run:", "success", *run_link(new_run)))
+
+
+@action_view
+def run_replay_edited(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+    """Replay with edited keyword arguments; invalid ones are shown in the form (400)."""
+    require(request, operations.PERM_REPLAY)
+    form = ReplayArgumentsForm(request.POST)
+    if form.is_valid():
+        kwargs = form.cleaned_data["kwargs"]
+        try:
+            new_run = perform(lambda: operations.replay(run_id, kwargs=kwargs, user=request.user))
+        except ActionFailed as error:
+            if error.status != 400:
+                raise
+            # Nothing was written: show why next to the arguments.
+            form.add_error("kwargs", str(error.__cause__))
+        else:
+            toast = Toast("Replayed with edited arguments as a new run:", "success", *run_link(new_run))
+            return answer_run(request, run_id, toast)
+    response = render_run(request, run_context(run_id, edit_form=form), status=400)
+    response[FRAGMENT_HEADER] = "1"
+    return response
+
+
+# --- run list bulk actions ------------------------------------------------------------------
+
+
+def bulk_toast(action: str, outcome: operations.BulkResult) -> Toast:
+    done = len(outcome.done)
+    if action == "cancel":
+        stopping = sum(1 for run in outcome.done if run.status == Status.RUNNING)
+        text = f"Cancelled {done - stopping} run{'s' if done - stopping != 1 else ''}."
+        if stopping:
+            text += f" Asked {stopping} running run{'s' if stopping != 1 else ''} to stop."
+    else:
+        text = f"Replayed {done} run{'s' if done != 1 else ''} as new runs."
+    if outcome.skipped:
+        run_id, reason = outcome.skipped[0]
+        text += f" Skipped {len(outcome.skipped)}: {reason}"
+        if len(outcome.skipped) > 1:
+            text += f" (and {len(outcome.skipped) - 1} more)"
+        text += "."
+    return Toast(text, "success" if done else "error")
+
+
+def permitted_action(request: HttpRequest, permissions: dict[str, str]) -> str:
+    """The posted bulk ``action``, once the user holds its permission (400 if unknown)."""
+    action = request.POST.get("action", "")
+    if action not in permissions:
+        raise ActionFailed("Unknown action.", 400)
+    require(request, permissions[action])
+    return action
+
+
+@action_view
+def runs_bulk(request: HttpRequest) -> HttpResponse:
+    action = permitted_action(request, {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY})
+    ids = q.parse_ids(request.POST.getlist("ids"), uuid.UUID, limit=4 * q.PAGE_SIZE)
+    if ids is None:
+        raise ActionFailed("Malformed selection.", 400)
+    if not ids:
+        raise ActionFailed("Select at least one run first.", 400)
+    verb = operations.cancel_many if action == "cancel" else operations.replay_many
+    toast = bulk_toast(action, perform(lambda: verb(ids, user=request.user)))
+    if not request.htmx:
+        return back_to(request, toast, f"{reverse('taskboard:runs')}?{request.GET.urlencode()}")
+    return with_toast(request, render(request, "taskboard/run_list.html#results", run_list_context(request)), toast)
+
+
+# --- dead letters -----------------------------------------------------------------------------
+
+
+def confirmation(request: HttpRequest, **confirm: Any) -> HttpResponse:
+    """Step one of a bulk action: how many rows, and a button that posts again with confirmed=1."""
+    confirm.setdefault("url", request.get_full_path())
+    confirm["back"] = referer(request)
+    confirm["fields"] = [(k, v) for k in ("action", "scope", "next") for v in request.POST.getlist(k)]
+    confirm["fields"] += [("ids", v) for v in request.POST.getlist("ids")]
+    if request.htmx:
+        response = render(request, "taskboard/partials/confirm.html", {"confirm": confirm})
+        response["HX-Retarget"] = "#modal"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "taskboard/confirm.html", {"confirm": confirm})
+
+
+def replay_toast(outcome: operations.BulkResult, noun: str = "dead letter") -> Toast:
+    done = len(outcome.done)
+    text = f"Replayed {done} {noun}{'s' if done != 1 else ''} as new runs."
+    if outcome.skipped:
+        text += f" Skipped {len(outcome.skipped)}: {outcome.skipped[0][1]}."
+    return Toast(text, "success" if done else "error")
+
+
+@action_view
+def dead_letters_bulk(request: HttpRequest) -> HttpResponse:
+    action = permitted_action(request, {"replay": operations.PERM_REPLAY, "discard": operations.PERM_DISCARD})
+    form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
+    whole_filter = request.POST.get("scope") == "filter"
+    if whole_filter:
+        letters = operations.open_dead_letters(q=form.condition())
+    else:
+        ids = q.parse_ids(request.POST.getlist("ids"), int, limit=UI_BULK_LIMIT)
+        if ids is None:
+            raise ActionFailed("Malformed selection.", 400)
+        if not ids:
+            raise ActionFailed("Select at least one dead letter first.", 400)
+        letters = operations.open_dead_letters(ids=ids)
+    count = q.bounded_count(letters, UI_BULK_LIMIT)
+    if not count.value:
+        raise ActionFailed("None of these dead letters is open any more.", 409)
+    if request.POST.get("confirmed") != "1":
+        return confirmation(
+            request, action=action, count=count, limit=UI_BULK_LIMIT, target="#results",
+            scope="every open dead letter matching the filter" if whole_filter else "the selected dead letters",
+            filters=form.values() if whole_filter else {},
+        )
+    if action == "replay":
+        outcome = perform(lambda: operations.replay_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT))
+        toast = replay_toast(outcome)
+    else:
+        discarded = perform(lambda: operations.discard_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT))
+        toast = Toast(f"Discarded {discarded} dead letter{'s' if discarded != 1 else ''}; the runs stay failed.")
+    if not request.htmx:
+        return back_to(request, toast, f"{reverse('taskboard:dead-letters')}?{request.GET.urlencode()}")
+    response = render(request, "taskboard/dead_letters.html#results", dead_letter_context(request))
+    return with_toast(request, response, toast, close_modal=True)
+
+
+@action_view
+def failure_group_replay(request: HttpRequest, fingerprint: str) -> HttpResponse:
+    """Replay the open dead letters whose run failed for good with this failure."""
+    require(request, operations.PERM_REPLAY)
+    group = q.group_summary(fingerprint)
+    if group is None:
+        raise ActionFailed("No failures with this fingerprint.", 404)
+    letters = q.group_dead_letters(fingerprint, group.task)
+    count = q.bounded_count(letters, UI_BULK_LIMIT)
+    if not count.value:
+        raise ActionFailed("This failure group has no open dead letters.", 409)
+    if request.POST.get("confirmed") != "1":
+        return confirmation(request, action="replay", count=count, limit=UI_BULK_LIMIT, target="",
+                            scope=f"the open dead letters of {group.exception_name} in {group.task}",
+                            filters={})
+    toast = replay_toast(perform(lambda: operations.replay_dead_letters(
+        letters, user=request.user, limit=UI_BULK_LIMIT)))
+    fallback = reverse("taskboard:failure-group", args=[fingerprint])
+    if not request.htmx:
+        return back_to(request, toast, fallback)
+    response = with_toast(request, HttpResponse(), toast, close_modal=True)
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger"] = DEAD_LETTERS_CHANGED
+    return response

@@ -1,0 +1,29 @@
+"""URL patterns; see the module docstring of the views they route to."""
+
+from django.urls import path, re_path
+
+from taskboard.web.dashboard import actions
+from taskboard.web.dashboard import pages as dashboard
+
+app_name = "taskboard"
+
+FINGERPRINT = r"(?P<fingerprint>[0-9a-f]{1,16})"
+
+urlpatterns = [
+    path("", dashboard.overview, name="overview"),
+    path("panels/<slug:panel>/", dashboard.overview_panel, name="panel"),
+    path("runs/", dashboard.runs, name="runs"),
+    path("runs/bulk/", actions.runs_bulk, name="runs-bulk"),
+    path("runs/<uuid:run_id>/", dashboard.run_detail, name="run"),
+    path("runs/<uuid:run_id>/progress/", dashboard.run_progress, name="run-progress"),
+    path("runs/<uuid:run_id>/row/", dashboard.run_row, name="run-row"),
+    path("runs/<uuid:run_id>/cancel/", actions.run_cancel, name="run-cancel"),
+    path("runs/<uuid:run_id>/replay/", actions.run_replay, name="run-replay"),
+    path("runs/<uuid:run_id>/replay-edited/", actions.run_replay_edited, name="run-replay-edited"),
+    path("failures/", dashboard.failures, name="failures"),
+    re_path(rf"^failures/{FINGERPRINT}/$", dashboard.failure_group, name="failure-group"),
+    re_path(rf"^failures/{FINGERPRINT}/replay/$", actions.failure_group_replay, name="failure-group-replay"),
+    path("dead-letters/", dashboard.dead_letters, name="dead-letters"),
+    path("dead-letters/bulk/", actions.dead_letters_bulk, name="dead-letters-bulk"),
+    path("workers/", dashboard.workers, name="workers"),
+]

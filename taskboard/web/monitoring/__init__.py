@@ -1,0 +1,1 @@
+"""``/healthz`` and ``/metrics`` (Prometheus), computed from the database at request time."""

@@ -1,0 +1,184 @@
+"""``/healthz`` for load balancers and ``/metrics`` for Prometheus.
+
+``/healthz`` (no authentication, nothing sensitive): 200 ``{"status": "ok", …}`` when the
+database answers and at least one ``taskboard_worker`` has a fresh heartbeat (its
+dispatcher loop writes it, so that also proves the dispatcher is alive); otherwise 503
+``{"status": "unavailable", "reason": …}``.
+
+``/metrics`` needs a bearer token or a staff session with ``taskboard.view_taskrun``
+unless ``TASKBOARD["METRICS_PUBLIC"]`` (env ``TASKBOARD_METRICS_PUBLIC=1``). Every scrape
+builds a fresh registry whose collector reads the database, so any web host reports the
+whole cluster. All series are gauges computed at scrape time; the windowed ones cover the
+last ``WINDOW`` (5 minutes, exported as ``taskboard_metrics_window_seconds``), so they read
+like ``increase(…[5m])`` of a counter and survive restarts of any process:
+
+=============================================  =========================================
+``taskboard_runs{task,status}``                open runs now (queued, scheduled, running,
+                                               retrying)
+``taskboard_runs_finished{task,status}``       runs that finished within the window
+``taskboard_attempts{task,outcome}``           attempts that ended within the window;
+                                               ``outcome != "succeeded"`` are failures by
+                                               error kind
+``taskboard_dead_letters_open{task}``          unresolved dead letters
+``taskboard_queue_depth{queue}``               queued runs waiting for a worker
+``taskboard_queue_oldest_wait_seconds{queue}`` age of the oldest of them
+``taskboard_run_duration_seconds{task}``       histogram: first start to finish (retries
+                                               included) of runs finished in the window
+``taskboard_queue_wait_seconds{task}``         histogram: ready to first start, same runs
+``taskboard_workers_alive``                    workers with a fresh heartbeat
+=============================================  =========================================
+
+The histograms are windowed, not cumulative: use ``histogram_quantile`` on them directly,
+without ``rate()``. Every query is bounded by an index and/or the window (see ``stats``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import structlog
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from taskboard.conf import conf
+from taskboard.exceptions import NotAllowed
+from taskboard.operations import PERM_VIEW, require
+from taskboard.readmodels import stats
+from taskboard.web.api.auth import authenticate
+from taskboard.web.api.errors import AUTH_HINT, ApiError, error_response, unauthenticated
+
+logger = structlog.get_logger("taskboard.monitoring")
+
+WINDOW = timedelta(minutes=5)
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+
+@require_safe
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        alive = stats.live_workers().count()
+    except DatabaseError as exc:
+        logger.warning("health check: database unavailable", error=str(exc))
+        return JsonResponse({"status": "unavailable", "reason": "the database is not answering"}, status=503)
+    if not alive:
+        return JsonResponse({
+            "status": "unavailable",
+            "reason": f"no worker heartbeat in the last {conf.WORKER_STALE_SECONDS:g} seconds",
+            "database": "ok",
+            "workers": 0,
+        }, status=503)
+    return JsonResponse({"status": "ok", "database": "ok", "workers": alive})
+
+
+class TaskboardCollector:
+    """Reads everything from the database once per scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        now = timezone.now()
+        since = now - WINDOW
+
+        window = GaugeMetricFamily("taskboard_metrics_window_seconds",
+                                   "Length of the window the windowed taskboard series cover.")
+        window.add_metric([], WINDOW.total_seconds())
+        yield window
+
+        runs = GaugeMetricFamily("taskboard_runs", "Open runs by task and status.", labels=["task", "status"])
+        for (task, status), n in sorted(stats.open_run_counts().items()):
+            runs.add_metric([task, status], n)
+        yield runs
+
+        finished = GaugeMetricFamily("taskboard_runs_finished",
+                                     "Runs that finished within the window, by task and final status.",
+                                     labels=["task", "status"])
+        for (task, status), n in sorted(stats.recent_finished(since).items()):
+            finished.add_metric([task, status], n)
+        yield finished
+
+        attempts = GaugeMetricFamily("taskboard_attempts",
+                                     "Attempts that ended within the window, by task and outcome "
+                                     "(anything but succeeded is a failure of that error kind).",
+                                     labels=["task", "outcome"])
+        for (task, outcome), n in sorted(stats.recent_attempts(since).items()):
+            attempts.add_metric([task, outcome], n)
+        yield attempts
+
+        letters = GaugeMetricFamily("taskboard_dead_letters_open", "Unresolved dead letters by task.",
+                                    labels=["task"])
+        for task, n in sorted(stats.dead_letters_open_by_task().items()):
+            letters.add_metric([task], n)
+        yield letters
+
+        depth = GaugeMetricFamily("taskboard_queue_depth", "Queued runs waiting for a worker.", labels=["queue"])
+        oldest = GaugeMetricFamily("taskboard_queue_oldest_wait_seconds",
+                                   "Seconds the oldest queued run has been waiting (0 when none).",
+                                   labels=["queue"])
+        for queue, queue_stats in sorted(stats.queue_stats(now).items()):
+            depth.add_metric([queue], queue_stats.depth)
+            oldest.add_metric([queue], queue_stats.oldest_wait_seconds)
+        yield depth
+        yield oldest
+
+        timings = stats.recent_timings(since)
+        yield _histogram("taskboard_run_duration_seconds",
+                         "First start to finish of runs finished within the window (retries included).",
+                         [(t.task, t.run_time) for t in timings])
+        yield _histogram("taskboard_queue_wait_seconds",
+                         "Ready to first start of runs finished within the window.",
+                         [(t.task, t.queue_wait) for t in timings])
+
+        workers = GaugeMetricFamily("taskboard_workers_alive",
+                                    "taskboard_worker processes with a fresh heartbeat.")
+        workers.add_metric([], stats.live_workers(now).count())
+        yield workers
+
+
+def _histogram(name: str, documentation: str, samples: list[tuple[str, float]]) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, documentation, labels=["task"])
+    by_task: dict[str, list[float]] = {}
+    for task, value in samples:
+        by_task.setdefault(task, []).append(value)
+    for task, values in sorted(by_task.items()):
+        buckets = [(_le(bound), sum(1 for v in values if v <= bound)) for bound in DURATION_BUCKETS]
+        buckets.append(("+Inf", len(values)))
+        family.add_metric([task], buckets, sum(values))
+    return family
+
+
+def _le(bound: float) -> str:
+    return str(float(bound))
+
+
+def render_metrics() -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(TaskboardCollector())  # type: ignore[arg-type]
+    return generate_latest(registry)
+
+
+def _check_access(request: HttpRequest) -> None:
+    if conf.METRICS_PUBLIC:
+        return
+    user = authenticate(request)
+    if user is None:
+        raise unauthenticated(AUTH_HINT)
+    require(user, PERM_VIEW)
+
+
+@require_safe
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    try:
+        _check_access(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    except NotAllowed as exc:
+        return error_response(403, "forbidden", str(exc))
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

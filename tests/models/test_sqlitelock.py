@@ -1,0 +1,41 @@
+"""The SQLite writers' queue: a flock taken outside transactions only."""
+
+import fcntl
+import os
+
+import pytest
+from django.db import connection, transaction
+
+from taskboard.models import sqlitelock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def other_process_can_lock(path: str) -> bool:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # a separate open file description: flock treats it as another holder
+
+
+def test_write_turn_holds_the_lock_file_next_to_the_database():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    path = f"{connection.settings_dict['NAME']}-writers.lock"
+    with sqlitelock.write_turn(connection):
+        assert not other_process_can_lock(path)
+    assert other_process_can_lock(path)
+
+
+def test_write_turn_is_not_taken_inside_a_transaction():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    path = f"{connection.settings_dict['NAME']}-writers.lock"
+    with transaction.atomic(), sqlitelock.write_turn(connection):
+        assert other_process_can_lock(path)
+
