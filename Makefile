@@ -25,6 +25,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check taskboard tests bench
+	$(VENV)/bin/mypy
 
 bench: venv
 	$(VENV)/bin/python -m bench.throughput --rounds 3
