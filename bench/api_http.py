@@ -19,7 +19,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from taskboard.service import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-http.sqlite3"
@@ -86,7 +87,9 @@ def client_loop(port: int, token: str, mode: str, ids: list[str], stop_at: float
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         body = json.dumps({"task": "taskboard.demo.noop"})
         rng = random.Random()
-        mine, bad, made = [], 0, []
+        mine: list[float] = []
+        made: list[str] = []
+        bad = 0
         while time.monotonic() < stop_at:
             began = time.perf_counter()
             try:
@@ -147,22 +150,9 @@ def load(port: int, token: str, mode: str, clients: int, seconds: float, ids: li
     }
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+def start(name: str, cmd: list[str], env: dict[str, str], log: Path) -> processes.ProcessGroup:
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        return processes.start(cmd, name=name, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def run_config(db: str, seconds: float) -> dict[str, Any]:
@@ -170,10 +160,11 @@ def run_config(db: str, seconds: float) -> dict[str, Any]:
     token = prepare(db, env)
     port = free_port()
     logs = Path("/tmp")
-    server = start([sys.executable, "-m", "gunicorn", "taskboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                    "--workers", "2", "--worker-class", "gthread", "--threads", "8"], env,
-                   logs / f"bench-http-gunicorn-{db}.log")
-    worker = start([sys.executable, "manage.py", "taskboard_worker"], env, logs / f"bench-http-worker-{db}.log")
+    gunicorn = [sys.executable, "-m", "gunicorn", "taskboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", "2", "--worker-class", "gthread", "--threads", "8"]
+    server = start("gunicorn", gunicorn, env, logs / f"bench-http-gunicorn-{db}.log")
+    worker = start("taskboard_worker", [sys.executable, "manage.py", "taskboard_worker"], env,
+                   logs / f"bench-http-worker-{db}.log")
     results: dict[str, Any] = {"db": db, "post": [], "get": []}
     try:
         deadline = time.monotonic() + 30
@@ -200,8 +191,7 @@ def run_config(db: str, seconds: float) -> dict[str, Any]:
             print(f"  [{db}] GET  /api/runs/{{id}}/  {clients:>2} clients: {row['rps']:>7} req/s  "
                   f"p50 {row['p50_ms']:>6} ms  p95 {row['p95_ms']:>6} ms  errors {row['errors']}", flush=True)
     finally:
-        stop(server)
-        stop(worker)
+        processes.stop_all([server, worker], grace=20.0)
     return results
 
 

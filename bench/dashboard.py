@@ -69,7 +69,7 @@ def measure(repeat: int) -> list[dict[str, Any]]:
     from django.test.utils import CaptureQueriesContext
 
     from taskboard.models import DeadLetter, Status, TaskAttempt, TaskRun
-    from taskboard.readmodels.queries import Cursor
+    from taskboard.readmodels.paging import Cursor
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
     client = Client()
@@ -82,6 +82,8 @@ def measure(repeat: int) -> list[dict[str, Any]]:
               .order_by("-enqueued_at").first())
     fingerprint = (TaskAttempt.objects.exclude(fingerprint="").order_by("-finished_at")
                    .values_list("fingerprint", flat=True).first())
+    if failed is None:
+        raise SystemExit("bench.dashboard: the database holds no failed run; seed it first (bench.seed)")
     some_arg = str((failed.kwargs or {}).get("account_id", "42"))
 
     pages: list[tuple[str, str, dict[str, str]]] = [
@@ -93,7 +95,7 @@ def measure(repeat: int) -> list[dict[str, Any]]:
         ("runs: text search (argument value)", f"/dashboard/runs/?q={some_arg}", {}),
         ("runs: last 1 h", "/dashboard/runs/?period=1h", {}),
         ("run detail", f"/dashboard/runs/{failed.pk}/", {}),
-        ("run progress fragment", f"/dashboard/runs/{failed.pk}/progress/", {"HTTP_HX_REQUEST": "true"}),
+        ("run progress fragment", f"/dashboard/runs/{failed.pk}/progress/", {"HX-Request": "true"}),
         ("failures", "/dashboard/failures/", {}),
         ("failure group", f"/dashboard/failures/{fingerprint}/", {}),
         ("dead letters", "/dashboard/dead-letters/", {}),
@@ -104,17 +106,18 @@ def measure(repeat: int) -> list[dict[str, Any]]:
     overview = client.get("/dashboard/").content.decode()
     for url in sorted(set(re.findall(r'hx-get="([^"]+)"', overview))):
         if url.startswith("/dashboard/panels/"):
-            pages.append((f"overview fragment {url.split('/')[-2]}", url, {"HTTP_HX_REQUEST": "true"}))
-    pages.append(("runs list fragment (htmx)", "/dashboard/runs/", {"HTTP_HX_REQUEST": "true"}))
+            pages.append((f"overview fragment {url.split('/')[-2]}", url, {"HX-Request": "true"}))
+    pages.append(("runs list fragment (htmx)", "/dashboard/runs/", {"HX-Request": "true"}))
 
     results = []
     for name, url, headers in pages:
-        timings, queries, status = [], 0, 0
+        timings: list[float] = []
+        queries, status, cold = 0, 0, 0.0
         cache.clear()
         for i in range(repeat + 1):
             with CaptureQueriesContext(connection) as ctx:
                 began = time.perf_counter()
-                response = client.get(url, **headers)
+                response = client.get(url, headers=headers)
                 elapsed = time.perf_counter() - began
             status = response.status_code
             if i == 0:  # the first request after a cache flush: the cold figure

@@ -16,6 +16,7 @@ secret) with taskboard's Q_CLUSTER replaced, since django-q2 reads Q_CLUSTER at 
 """
 
 import os
+from typing import Any
 
 from bench.settings import *  # noqa: F403
 from bench.settings import DATABASES
@@ -25,17 +26,18 @@ PROFILE = os.environ.get("BENCH_Q2_PROFILE", "defaults")
 if PROFILE not in {"defaults", "tuned", "saveall"}:
     raise ValueError(f"BENCH_Q2_PROFILE={PROFILE!r}: use defaults, tuned or saveall")
 
-Q_CLUSTER: dict = {"name": "benchq2", "workers": int(os.environ.get("BENCH_Q2_WORKERS", "2"))}
+WORKERS = int(os.environ.get("BENCH_Q2_WORKERS", "2"))
+cluster: dict[str, Any] = {"name": "benchq2", "workers": WORKERS}
 if BROKER_URL:
-    Q_CLUSTER["redis"] = BROKER_URL
+    cluster["redis"] = BROKER_URL
 else:
-    Q_CLUSTER["orm"] = "default"
+    cluster["orm"] = "default"
 
 if PROFILE in {"tuned", "saveall"}:
-    Q_CLUSTER.update({
+    cluster.update({
         "save_limit": -1 if PROFILE == "tuned" else 0,
         "bulk": int(os.environ.get("BENCH_Q2_BULK", "10")),
-        "queue_limit": int(os.environ.get("BENCH_Q2_QUEUE_LIMIT", str(Q_CLUSTER["workers"] * 4))),
+        "queue_limit": int(os.environ.get("BENCH_Q2_QUEUE_LIMIT", str(WORKERS * 4))),
         "recycle": 100_000,
         "poll": 0.1,
         "timeout": 60,
@@ -43,3 +45,5 @@ if PROFILE in {"tuned", "saveall"}:
     })
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BENCH_Q2_CONN_MAX_AGE", "600"))
+
+Q_CLUSTER = cluster

@@ -17,6 +17,7 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import django
 
@@ -79,7 +80,7 @@ def seed(runs: int, attempts: int, batch: int = 5000, days: int = 30, seed_value
 
     is_pg = connection.vendor == "postgresql"
 
-    def value(v: object) -> object:
+    def value(v: Any) -> Any:
         if isinstance(v, uuid.UUID):
             return v if is_pg else v.hex
         return v

@@ -9,13 +9,13 @@ queue filters list known names instead of running ``SELECT DISTINCT`` over the t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.tasks import task_backends
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from taskboard import operations
 from taskboard.backend import registry
+from taskboard.conf import configured_queues
 from taskboard.exceptions import NotAllowed
 from taskboard.models import ApiToken, DeadLetter, TaskAttempt, TaskRun, WorkerNode
 
@@ -39,36 +40,43 @@ class BoundedPaginator(Paginator):
         return len(object_list)
 
 
-class TaskNameFilter(admin.SimpleListFilter):
+class KnownNamesFilter(admin.SimpleListFilter):
+    """Filter on the field ``parameter_name`` by known names, never a ``SELECT DISTINCT``."""
+
+    def names(self) -> list[str]:
+        raise NotImplementedError
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [(name, name) for name in self.names()]
+
+    def queryset[M: Model](self, request: HttpRequest, queryset: QuerySet[M]) -> QuerySet[M]:
+        return queryset.filter(**{f"{self.parameter_name}": self.value()}) if self.value() else queryset
+
+
+class TaskNameFilter(KnownNamesFilter):
     title = "task"
     parameter_name = "task"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(name, name) for name in registry.names()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(task=self.value()) if self.value() else queryset
+    def names(self) -> list[str]:
+        return registry.names()
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(KnownNamesFilter):
     title = "queue"
     parameter_name = "queue"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(name, name) for name in sorted(getattr(task_backends["default"], "queues", None) or ["default"])]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(queue=self.value()) if self.value() else queryset
+    def names(self) -> list[str]:
+        return configured_queues()
 
 
 class OpenFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("open", "Open"), ("resolved", "Resolved")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    def queryset[M: Model](self, request: HttpRequest, queryset: QuerySet[M]) -> QuerySet[M]:
         if self.value() in ("open", "resolved"):
             return queryset.filter(resolved_at__isnull=self.value() == "open")
         return queryset
@@ -81,28 +89,46 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    # The permissions that admin actions name (``permissions=["replay"]`` and so on).
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_REPLAY)
 
-def report(model_admin: admin.ModelAdmin, request: HttpRequest, verb: str,
-           outcome: operations.BulkResult) -> None:
-    if outcome.done:
-        model_admin.message_user(request, f"{verb} {len(outcome.done)}.", messages.SUCCESS)
-    for run_id, reason in outcome.skipped[:10]:
-        model_admin.message_user(request, f"Skipped {run_id}: {reason}", messages.WARNING)
-    if len(outcome.skipped) > 10:
-        model_admin.message_user(request, f"… and {len(outcome.skipped) - 10} more skipped.", messages.WARNING)
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_CANCEL)
+
+    def has_discard_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_DISCARD)
+
+    def run_bulk(self, request: HttpRequest, verb: str, action: Callable[[], operations.BulkResult]) -> None:
+        """Run a bulk verb and report what it did and skipped (or why it was not allowed)."""
+        try:
+            outcome = action()
+        except NotAllowed as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if outcome.done:
+            self.message_user(request, f"{verb} {len(outcome.done)}.", messages.SUCCESS)
+        for run_id, reason in outcome.skipped[:10]:
+            self.message_user(request, f"Skipped {run_id}: {reason}", messages.WARNING)
+        if len(outcome.skipped) > 10:
+            self.message_user(request, f"… and {len(outcome.skipped) - 10} more skipped.", messages.WARNING)
 
 
-def dashboard_link(run_id: Any) -> str:
+def dashboard_link(run_id: uuid.UUID) -> str:
     return format_html('<a href="{}">open in dashboard</a>', reverse("taskboard:run", args=[run_id]))
+
+
+def short_run_link(run_id: uuid.UUID) -> str:
+    return format_html('<a href="{}">{}</a>', reverse("taskboard:run", args=[run_id]), str(run_id)[:8])
 
 
 class TaskAttemptInline(admin.TabularInline):
@@ -113,10 +139,10 @@ class TaskAttemptInline(admin.TabularInline):
     fields = ("number", "outcome", "exception", "message", "started_at", "finished_at", "worker")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -163,27 +189,15 @@ class TaskRunAdmin(ReadOnlyAdmin):
     def dashboard(self, obj: TaskRun) -> str:
         return dashboard_link(obj.pk) if obj.pk else "—"
 
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_REPLAY)
-
-    def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_CANCEL)
-
     @admin.action(description="Replay selected runs (failed or cancelled)", permissions=["replay"])
     def replay_runs(self, request: HttpRequest, queryset: QuerySet[TaskRun]) -> None:
         ids = list(queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
-        try:
-            report(self, request, "Replayed as new runs:", operations.replay_many(ids, user=request.user))
-        except NotAllowed as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        self.run_bulk(request, "Replayed as new runs:", lambda: operations.replay_many(ids, user=request.user))
 
     @admin.action(description="Cancel selected runs", permissions=["cancel"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[TaskRun]) -> None:
         ids = list(queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
-        try:
-            report(self, request, "Cancelled (or asked to stop):", operations.cancel_many(ids, user=request.user))
-        except NotAllowed as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        self.run_bulk(request, "Cancelled (or asked to stop):", lambda: operations.cancel_many(ids, user=request.user))
 
 
 @admin.register(TaskAttempt)
@@ -199,7 +213,7 @@ class TaskAttemptAdmin(ReadOnlyAdmin):
 
     @admin.display(description="run")
     def run_link(self, obj: TaskAttempt) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("taskboard:run", args=[obj.run_id]), str(obj.run_id)[:8])
+        return short_run_link(obj.run_id)
 
 
 @admin.register(DeadLetter)
@@ -212,25 +226,17 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     @admin.display(description="run")
     def run_link(self, obj: DeadLetter) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("taskboard:run", args=[obj.run_id]), str(obj.run_id)[:8])
+        return short_run_link(obj.run_id)
 
     @admin.display(description="reason")
     def short_reason(self, obj: DeadLetter) -> str:
         return obj.reason if len(obj.reason) <= 100 else obj.reason[:99] + "…"
 
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_REPLAY)
-
-    def has_discard_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_DISCARD)
-
     @admin.action(description="Replay selected open dead letters", permissions=["replay"])
     def replay_letters(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
         letters = operations.open_dead_letters(ids=queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
-        try:
-            report(self, request, "Replayed as new runs:", operations.replay_dead_letters(letters, user=request.user))
-        except NotAllowed as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        self.run_bulk(request, "Replayed as new runs:",
+                      lambda: operations.replay_dead_letters(letters, user=request.user))
 
     @admin.action(description="Discard selected open dead letters", permissions=["discard"])
     def discard_letters(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
@@ -267,7 +273,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         # Tokens are created with `manage.py taskboard_token`, which prints the key once.
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # revoke instead: the row keeps who had access and when
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])

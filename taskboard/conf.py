@@ -66,3 +66,13 @@ class Settings:
 
 
 conf = Settings()
+
+
+def configured_queues() -> list[str]:
+    """The queues tasks may use: the default task backend's ``QUEUES`` (filled from
+    ``TASKBOARD_QUEUES``), sorted; ``["default"]`` when it accepts any. The one source for
+    the worker command, the admin and every read model."""
+    from django.tasks import task_backends
+
+    queues = getattr(task_backends["default"], "queues", None)
+    return sorted(queues) if queues else ["default"]

@@ -1,5 +1,8 @@
 """Project settings, every one read from the environment with a safe embedded default.
 
+Values from the environment are read and validated by ``taskboard.env``: a bad value stops
+start-up with an error naming the variable.
+
 Embedded default: SQLite in WAL mode + django-q2's ORM broker on the same database, so a
 fresh clone runs with nothing else installed. Scale-out: ``DATABASE_URL`` (PostgreSQL) and
 ``TASKBOARD_BROKER_URL`` (Redis) switch the storage and the broker; see README.
@@ -10,48 +13,31 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
+from taskboard.env import (
+    EnvError,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_time_zone,
+    env_url,
+)
 from taskboard.logging import build_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("TASKBOARD_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no)")
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ValueError(f"{name}={raw!r} must be at least {minimum}")
-    return value
+VAR_DIR = Path(env_str("TASKBOARD_VAR_DIR", str(BASE_DIR / "var")))
 
 
 def _secret_key() -> str:
     # A generated key persisted under var/ keeps sessions and django-q2's signed payloads
     # valid across restarts without shipping a known key.
-    if key := os.environ.get("SECRET_KEY"):
+    if key := env_str("SECRET_KEY", ""):
         return key
     path = VAR_DIR / "secret_key"
     try:
@@ -122,16 +108,22 @@ SQLITE_OPTIONS = {
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;",
 }
 
-if database_url := os.environ.get("DATABASE_URL"):
+
+def _database_from_url(url: str) -> dict[str, Any]:
     # Persistent connections: a new PostgreSQL connection per task costs ~7 ms here.
     # Health checks cost a query per request, and per task in a worker: workers skip them
     # and replace a dropped connection when the claim fails on it (runner._claim).
-    DATABASES = {
-        "default": dj_database_url.parse(
-            database_url, conn_max_age=600,
-            conn_health_checks=os.environ.get("TASKBOARD_PROCESS") != "worker",
-        )
-    }
+    try:
+        config = dj_database_url.parse(url, conn_max_age=600,
+                                       conn_health_checks=os.environ.get("TASKBOARD_PROCESS") != "worker")
+    except (ValueError, dj_database_url.UnknownSchemeError, dj_database_url.ParseError) as exc:
+        # The URL may hold a password: name only its scheme.
+        raise EnvError(f"DATABASE_URL (scheme {url.split(':', 1)[0]!r}) is not a database URL: {exc}") from None
+    return dict(config)
+
+
+if database_url := env_str("DATABASE_URL", ""):
+    DATABASES = {"default": _database_from_url(database_url)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
     elif os.environ.get("TASKBOARD_PROCESS") == "worker" and not env_bool("TASKBOARD_WORKER_SYNC_COMMIT", False):
@@ -146,7 +138,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("TASKBOARD_SQLITE_PATH", str(VAR_DIR / "taskboard.sqlite3")),
+            "NAME": env_str("TASKBOARD_SQLITE_PATH", str(VAR_DIR / "taskboard.sqlite3")),
             "OPTIONS": dict(SQLITE_OPTIONS),
             # django-q2 workers call close_old_connections() before every task; reopening the
             # file and re-running the PRAGMAs each time would cost more than the task.
@@ -158,12 +150,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- broker, cache and django-q2 ------------------------------------------------------------
 
-BROKER_URL = os.environ.get("TASKBOARD_BROKER_URL", "")
-if BROKER_URL and not BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-    raise ValueError(
-        f"TASKBOARD_BROKER_URL={BROKER_URL!r}: only redis:// URLs are supported "
-        "(leave it unset for the ORM broker on the database)"
-    )
+BROKER_URL = env_url("TASKBOARD_BROKER_URL", ("redis", "rediss", "unix"),
+                     hint="leave it unset for the ORM broker on the database")
 
 if BROKER_URL:
     CACHES = {
@@ -238,7 +226,7 @@ LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -258,6 +246,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+
 def _taskboard_settings() -> dict[str, object]:
     """TASKBOARD_<KEY> environment variables override taskboard.conf.DEFAULTS."""
     from taskboard.conf import DEFAULTS
@@ -270,10 +259,9 @@ def _taskboard_settings() -> dict[str, object]:
         if isinstance(default, bool):
             values[key] = env_bool(name, default)
         elif isinstance(default, float):
-            try:
-                values[key] = float(os.environ[name])
-            except ValueError:
-                raise ValueError(f"{name}={os.environ[name]!r} is not a number") from None
+            # Ranges are checked where the value is read (taskboard.conf), also for values
+            # set in code.
+            values[key] = env_float(name, default)
         else:
             values[key] = env_int(name, int(default), minimum=1)
     return values
@@ -282,6 +270,6 @@ def _taskboard_settings() -> dict[str, object]:
 TASKBOARD = _taskboard_settings()
 
 LOGGING = build_logging_config(
-    json_output=os.environ.get("LOG_FORMAT", "console").lower() == "json",
-    level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+    json_output=env_choice("LOG_FORMAT", "console", {"console", "json"}) == "json",
+    level=env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True),
 )

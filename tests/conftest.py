@@ -1,12 +1,29 @@
+"""Fixtures every test package shares: users with and without permissions, their clients, and
+the hypothesis profiles.
+
+Hypothesis profiles: ``fast`` (the default, ``make test``) tries a few dozen examples per
+property; ``thorough`` (``HYPOTHESIS_PROFILE=thorough``, used by CI) tries several times as
+many. Properties set only what they need beyond that (health checks), so the profile decides
+how hard they look.
+"""
+
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+from hypothesis import settings
 
 from taskboard.operations import PERM_CANCEL, PERM_DISCARD, PERM_ENQUEUE, PERM_REPLAY, PERM_VIEW
+
+# No example database: the examples are cheap to regenerate, and no directory is left behind.
+# No deadline: a request's first call pays for imports and caches.
+settings.register_profile("fast", max_examples=30, deadline=None, database=None)
+settings.register_profile("thorough", max_examples=200, deadline=None, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 def _perm(dotted: str) -> Permission:

@@ -80,3 +80,25 @@ async def async_add(a: int, b: int) -> int:
 @task(queue_name="default", max_attempts=1)
 def echo(value: Any = None, *, label: str = "") -> Any:
     return {"value": value, "label": label}
+
+
+@task(max_attempts=1)
+def exit_process(status: int) -> None:
+    """Ends the worker process at once, as a crash in C code or ``os._exit`` would."""
+    import os
+
+    os._exit(status)
+
+
+@task(takes_context=True)
+def wait_for_path(context: Any, path: str, limit: float = 120.0) -> bool:
+    """Block until ``path`` exists: a test holds a batch of runs, then releases them at once."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + limit
+    while not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} never appeared")
+        context.raise_if_cancelled()
+        time.sleep(0.05)
+    return True

@@ -1,8 +1,12 @@
-"""taskboard.conf: settings.TASKBOARD values are validated where they are read."""
+"""taskboard.conf: settings.TASKBOARD values are validated where they are read; taskboard.env:
+values from the environment are validated when the settings load."""
+
+import re
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from taskboard import env
 from taskboard.conf import conf
 
 
@@ -37,3 +41,38 @@ def test_the_group_commit_window_may_be_zero_but_not_negative(settings):
     settings.TASKBOARD = {"OUTCOME_BATCH_SECONDS": -0.5}
     with pytest.raises(ImproperlyConfigured, match="OUTCOME_BATCH_SECONDS.*must be zero or positive"):
         _ = conf.OUTCOME_BATCH_SECONDS
+
+
+# --- taskboard.env: settings read from the environment --------------------------------------
+
+def test_unset_and_empty_variables_take_the_default(monkeypatch):
+    monkeypatch.delenv("TB_TEST_N", raising=False)
+    assert env.env_int("TB_TEST_N", 7) == 7
+    monkeypatch.setenv("TB_TEST_N", "")
+    assert env.env_int("TB_TEST_N", 7) == 7
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), (" Off ", False), ("FALSE", False)])
+def test_booleans_accept_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("TB_TEST_FLAG", raw)
+    assert env.env_bool("TB_TEST_FLAG", not expected) is expected
+
+
+@pytest.mark.parametrize(("reader", "raw", "message"), [
+    (lambda: env.env_bool("TB_TEST_V", False), "maybe", "TB_TEST_V='maybe' is not a boolean"),
+    (lambda: env.env_int("TB_TEST_V", 1, minimum=1), "two", "TB_TEST_V='two' is not a whole number"),
+    (lambda: env.env_int("TB_TEST_V", 1, minimum=1), "0", "TB_TEST_V='0' must be at least 1"),
+    (lambda: env.env_float("TB_TEST_V", 1.0), "nan", "TB_TEST_V='nan' is not a finite number"),
+    (lambda: env.env_choice("TB_TEST_V", "INFO", {"INFO", "DEBUG"}, upper=True), "loud", "use one of DEBUG, INFO"),
+    (lambda: env.env_url("TB_TEST_V", ("redis",)), "amqp://h", "only redis:// URLs"),
+    (lambda: env.env_time_zone("TB_TEST_V", "UTC"), "Mars/Base", "not a known time zone"),
+])
+def test_a_bad_value_names_the_variable_and_what_is_expected(monkeypatch, reader, raw, message):
+    monkeypatch.setenv("TB_TEST_V", raw)
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        reader()
+
+
+def test_lists_drop_blank_items(monkeypatch):
+    monkeypatch.setenv("TB_TEST_LIST", " a, ,b ,")
+    assert env.env_list("TB_TEST_LIST", "x") == ["a", "b"]

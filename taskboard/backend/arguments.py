@@ -7,15 +7,13 @@ Nothing is stored until the arguments pass; every refusal is an ``InvalidTaskArg
 from __future__ import annotations
 
 import inspect
-import json
 import types
 import typing
 from typing import Any
 
 from django.tasks.base import Task
-from django.utils.json import normalize_json
 
-from taskboard.backend.jsonvalues import check_json_value
+from taskboard.backend.jsonvalues import to_json
 from taskboard.exceptions import InvalidTaskArguments
 
 # Refuse argument payloads that would bloat every row read by the dashboard.
@@ -29,9 +27,7 @@ def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], d
     if not isinstance(kwargs, dict):
         raise InvalidTaskArguments("kwargs must be an object")
     try:
-        check_json_value([args, kwargs], "arguments")
-        args, kwargs = normalize_json(list(args)), normalize_json(dict(kwargs))
-        encoded = json.dumps([args, kwargs], allow_nan=False)
+        (args, kwargs), encoded = to_json([list(args), dict(kwargs)], "arguments")
     except (TypeError, ValueError) as exc:
         raise InvalidTaskArguments(f"arguments must be JSON values: {exc}") from None
     if len(encoded) > MAX_ARGUMENTS_BYTES:

@@ -24,7 +24,7 @@ from taskboard.backend import registry
 from taskboard.backend.arguments import validate_arguments
 from taskboard.backend.task import TaskboardTask
 from taskboard.exceptions import InvalidTaskArguments
-from taskboard.models import Outcome, Status, TaskRun
+from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.transport import push
 
 STATUS_MAP = {
@@ -77,7 +77,7 @@ class TaskboardBackend(BaseTaskBackend):
         run_after: datetime | None = None,
         idempotency_key: str | None = None,
         replay_of: Any = None,
-    ) -> tuple[Any, bool]:
+    ) -> tuple[TaskRun, bool]:
         """Validate and store a run; push it to the broker once the transaction commits.
 
         Returns ``(run, created)``; ``created`` is False when ``idempotency_key`` matched an
@@ -142,7 +142,8 @@ class TaskboardBackend(BaseTaskBackend):
             raise TaskResultDoesNotExist(result_id) from None
         return self.to_result(run)
 
-    def to_result(self, run: Any, task: Task | None = None, attempts: list[Any] | None = None) -> TaskResult:
+    def to_result(self, run: TaskRun, task: Task | None = None,
+                  attempts: list[TaskAttempt] | None = None) -> TaskResult:
         """The ``TaskResult`` of a run; pass ``attempts`` (its attempt rows) when already known."""
 
         if task is None:
@@ -154,7 +155,7 @@ class TaskboardBackend(BaseTaskBackend):
         worker_ids = [a.worker for a in attempts]
         if run.status == "running":
             worker_ids.append(run.worker)  # the attempt in progress has no row yet
-        result = TaskResult(
+        result: TaskResult[Any, Any] = TaskResult(
             task=task.using(queue_name=run.queue, run_after=run.run_after)
             if run.run_after else task,
             id=str(run.id),
@@ -176,13 +177,24 @@ class TaskboardBackend(BaseTaskBackend):
         return result
 
 
-def resolve_task(path: str) -> TaskboardTask | None:
-    """The task object for a stored run's path (trusted: only we write it)."""
+def import_task(path: str) -> TaskboardTask:
+    """The task object for a stored run's path (trusted: only we write it).
+
+    Raises what importing its module raises, whatever that is (a module may fail at import
+    with any exception), and ``LookupError`` when the path names no taskboard task.
+    """
     task = registry.get(path)
     if task is not None:
         return task
+    candidate = import_string(path)
+    if not isinstance(candidate, TaskboardTask):
+        raise LookupError(f"{path} is not a taskboard task")
+    return candidate
+
+
+def resolve_task(path: str) -> TaskboardTask | None:
+    """``import_task``, or None when the task cannot be loaded for any reason."""
     try:
-        candidate = import_string(path)
-    except (ImportError, AttributeError, ValueError):
+        return import_task(path)
+    except Exception:  # a read path (results, dashboard) shows the run without its task
         return None
-    return candidate if isinstance(candidate, TaskboardTask) else None

@@ -7,7 +7,10 @@ PostgreSQL rejects NUL in text and jsonb; neither driver can encode lone surroga
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from django.utils.json import normalize_json
 
 MAX_JSON_DEPTH = 64
 
@@ -46,3 +49,12 @@ def _check_text(text: str, field: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise UnsafeJSON(f"{field} contains an unpaired surrogate, which is not valid Unicode text") from None
+
+
+def to_json(value: Any, field: str) -> tuple[Any, str]:
+    """``value`` as plain JSON (Django's ``normalize_json``) and its text: the one way task
+    arguments, checkpoints and results become storable. Raises ``TypeError``/``ValueError``
+    (NaN, non-JSON types, NUL, lone surrogates, too deep) naming ``field``."""
+    check_json_value(value, field)
+    value = normalize_json(value)
+    return value, json.dumps(value, allow_nan=False)

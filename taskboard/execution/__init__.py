@@ -1,6 +1,11 @@
-"""One attempt in a worker process: ``runner`` (claim → call → record), the per-process
-``monitor`` thread (lease, cancel, timeout interrupt), the ``outbox`` (group commit of
-successes) and the task ``context``.
+"""One attempt in a worker process.
 
-Imports ``backend``, ``models``, ``exceptions`` and ``transport``; never ``web`` or ``service``.
+``runner`` (``execute``: claim → call → record; the path django-q2 messages name),
+``monitor`` (the per-process thread: lease, cancel poll, timeout, give-up), ``interrupt``
+(``AttemptControl``: how a running handler is stopped, and what outcome each interrupt is),
+``outbox`` (group commit of successes), ``recording`` (attempt rows, ``Success``/``Failure``,
+``task_finished``) and ``context`` (``TaskboardContext``, what a task sees).
+
+Imports ``backend``, ``models``, ``exceptions``, ``conf`` and ``transport``; never ``web`` or
+``service``.
 """

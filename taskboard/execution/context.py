@@ -1,84 +1,25 @@
-"""What a running task sees: ``TaskboardContext`` and the per-attempt control block.
+"""What a running task sees: ``TaskboardContext`` (``django.tasks``' ``TaskContext`` plus
+checkpoint, progress and cooperative cancellation).
 
-``AttemptControl`` is shared between the task's thread and the runner's monitor thread: the
-monitor sets ``interrupt`` (cancel, timeout, lease lost) and the task's cooperative calls
-(``raise_if_cancelled()``, ``progress()``, ``save_checkpoint()``) raise it at a safe point.
+Its cooperative calls raise a pending interrupt at a safe point; the interrupt itself lives
+in ``interrupt.AttemptControl``.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.tasks import TaskContext
-from django.utils.json import normalize_json
 
-from taskboard.conf import conf
-from taskboard.exceptions import TaskInterrupted
-from taskboard.models import TaskRun
+from taskboard.backend.jsonvalues import to_json
+from taskboard.execution.interrupt import AttemptControl
 
 
-@dataclass(eq=False)
-class AttemptControl:
-    run: TaskRun
-    number: int
-    deadline: float | None  # time.monotonic() value, or None for no timeout
-    started: float = field(default_factory=time.monotonic)
-    # Set by the monitor thread; raised in the task's thread.
-    interrupt: TaskInterrupted | None = None
-    interrupted_at: float | None = None
-    # True while the task function runs (signals may raise only then).
-    armed: bool = False
-    # Depth of shielded sections (our own DB writes) that a signal must not tear.
-    shield: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    pending_progress: tuple[int, str] | None = None
-    progress_written_at: float = 0.0
-
-    def request_interrupt(self, exc: TaskInterrupted) -> bool:
-        """Record the interrupt; True if it is the first one."""
-        with self.lock:
-            if self.interrupt is not None:
-                return False
-            self.interrupt = exc
-            self.interrupted_at = time.monotonic()
-            return True
-
-    def raise_pending(self) -> None:
-        if self.interrupt is not None and self.armed:
-            raise self.interrupt
-
-    @contextmanager
-    def shielded(self) -> Iterator[None]:
-        self.shield += 1
-        try:
-            yield
-        finally:
-            self.shield -= 1
-        self.raise_pending()
-
-    def flush_progress(self, force: bool = False) -> None:
-        """Write the newest progress if the coalescing interval has passed (or ``force``)."""
-        with self.lock:
-            pending = self.pending_progress
-            now = time.monotonic()
-            if pending is None or (
-                not force and now - self.progress_written_at < conf.PROGRESS_MIN_INTERVAL
-            ):
-                return
-            self.pending_progress = None
-            self.progress_written_at = now
-        self.run.save_progress(self.number, *pending)
-
-
+# Frozen like Django's TaskContext at runtime; django-stubs declares that one non-frozen.
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TaskboardContext(TaskContext):
+class TaskboardContext(TaskContext):  # type: ignore[misc]
     run_id: str
     checkpoint: Any
     control: AttemptControl = field(repr=False)
@@ -92,8 +33,7 @@ class TaskboardContext(TaskContext):
         """Persist JSON state; a later attempt (after a crash or retry) starts from it."""
         self.raise_if_cancelled()
         try:
-            value = normalize_json(value)
-            json.dumps(value, allow_nan=False)
+            value, _ = to_json(value, "checkpoint")
         except (TypeError, ValueError) as exc:
             raise TypeError(f"checkpoint must be a JSON value: {exc}") from None
         with self.control.shielded():

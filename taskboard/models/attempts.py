@@ -50,7 +50,6 @@ class TaskAttempt(models.Model):
     def is_error(self) -> bool:
         return self.outcome != Outcome.SUCCEEDED
 
-
     @property
     def summary(self) -> str:
         """``ExceptionClass: message``, as the run's ``last_error`` shows it."""

@@ -87,7 +87,7 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
             return None, [count for count, _ in results]
         (_, rows), *rest = results
         run = rowsql.from_row(TaskRun, rows[0]) if rows else None
-        return run, [count for count, _ in rest]  # type: ignore[return-value]
+        return run, [count for count, _ in rest]
 
 
 class TaskRun(models.Model):
@@ -308,15 +308,21 @@ class TaskRun(models.Model):
 
     def declare_lost(self, now: datetime) -> bool:
         """The worker stopped heartbeating: record a lost attempt and retry or fail."""
+        # Re-read: the lease may have been renewed since this row was loaded.
+        expired = TaskRun.objects.filter(pk=self.pk, lease_expires_at__lt=now).exists()
+        return expired and self.declare_dead(f"worker {self.worker or '?'} stopped renewing its lease", now)
+
+    def declare_dead(self, message: str, now: datetime | None = None) -> bool:
+        """The worker process of the attempt in progress is gone (``message`` says how):
+        record a ``lost`` attempt, then retry or fail like any retryable failure."""
+        now = now or timezone.now()
+        exception = "taskboard.exceptions.WorkerLost"
         attempt = TaskAttempt(
             run=self, task=self.task, number=self.attempts, outcome=Outcome.LOST,
-            exception="taskboard.exceptions.WorkerLost",
-            message=f"worker {self.worker or '?'} stopped renewing its lease",
+            exception=exception, message=message, fingerprint=fingerprint(self.task, exception, message),
             started_at=self.claimed_at or now, finished_at=now, worker=self.worker,
         )
-        attempt.fingerprint = fingerprint(self.task, attempt.exception, attempt.message)
-        qs_ok = TaskRun.objects.filter(pk=self.pk, lease_expires_at__lt=now).exists()
-        return qs_ok and self.settle_failure(attempt, now=now)
+        return self.settle_failure(attempt, now=now)
 
     def cancel_waiting(self, by: str) -> bool:
         """Cancel a run that is not executing: immediate and final."""

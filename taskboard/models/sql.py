@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models.expressions import Col
 
 from taskboard.models import sqlitelock
 
@@ -37,6 +38,27 @@ def _q(name: str) -> str:
     return _quoted[key]
 
 
+def _column(field: models.Field[Any, Any] | models.ForeignObjectRel | None) -> str:
+    """The quoted column of a concrete field (reverse relations and pk-less models have none)."""
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{field!r} is not a concrete column")
+    return _q(field.column)
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model.__name__}.{name} is a reverse relation, not a column")
+    return field
+
+
+def _pk(model: type[models.Model]) -> models.Field[Any, Any]:
+    pk = model._meta.pk
+    if pk is None:
+        raise TypeError(f"{model.__name__} has no primary key")
+    return pk
+
+
 def text(shape: Hashable, build: Callable[[], str]) -> str:
     """The SQL of ``shape`` for the current vendor, built once by ``build()``."""
     key = (connection.vendor, shape)
@@ -46,30 +68,31 @@ def text(shape: Hashable, build: Callable[[], str]) -> str:
     return sql
 
 
-def _prep(field: models.Field, value: Any) -> Any:
+def _prep(field: models.Field[Any, Any], value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
-def update_statement(model: type[models.Model], pk: Any, changes: Mapping[str, Any],
+def update_statement(model: type[models.Model], pk_value: Any, changes: Mapping[str, Any],
                      where: Mapping[str, Any]) -> Statement:
-    """``UPDATE … SET changes WHERE pk = pk AND where`` (a list value means ``IN``)."""
+    """``UPDATE … SET changes WHERE pk = pk_value AND where`` (a list value means ``IN``)."""
     meta = model._meta
-    shape = ("update", model, tuple(changes),
-             tuple((name, len(v) if isinstance(v, list | tuple) else None) for name, v in where.items()))
+    pk = _pk(model)
+    where_shape = tuple((name, len(v) if isinstance(v, list | tuple) else None) for name, v in where.items())
+    shape = ("update", model, tuple(changes), where_shape)
 
     def build() -> str:
-        sets = [f"{_q(meta.get_field(name).column)} = %s" for name in changes]
-        conditions = [f"{_q(meta.pk.column)} = %s"]
-        for name, size in shape[3]:
-            column = _q(meta.get_field(name).column)
+        sets = [f"{_column(_field(model, name))} = %s" for name in changes]
+        conditions = [f"{_column(pk)} = %s"]
+        for name, size in where_shape:
+            column = _column(_field(model, name))
             conditions.append(f"{column} IN ({', '.join(['%s'] * size)})" if size is not None
                               else f"{column} = %s")
         return f"UPDATE {_q(meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
 
-    params = [_prep(meta.get_field(name), value) for name, value in changes.items()]
-    params.append(meta.pk.get_db_prep_value(pk, connection))
+    params = [_prep(_field(model, name), value) for name, value in changes.items()]
+    params.append(pk.get_db_prep_value(pk_value, connection))
     for name, value in where.items():
-        field = meta.get_field(name)
+        field = _field(model, name)
         if isinstance(value, list | tuple):
             params.extend(field.get_db_prep_value(v, connection) for v in value)
         else:
@@ -86,7 +109,7 @@ def update(model: type[models.Model], pk: Any, changes: Mapping[str, Any],
         return cursor.rowcount
 
 
-def insert_fields(model: type[models.Model], fields: Iterable[str] | None = None) -> list[models.Field]:
+def insert_fields(model: type[models.Model], fields: Iterable[str] | None = None) -> list[models.Field[Any, Any]]:
     """The concrete fields an INSERT writes (all but an auto primary key, or ``fields``)."""
     concrete = [f for f in model._meta.concrete_fields
                 if not f.primary_key or not isinstance(f, models.AutoField)]
@@ -96,7 +119,7 @@ def insert_fields(model: type[models.Model], fields: Iterable[str] | None = None
     return concrete
 
 
-def insert_values(instance: models.Model, fields: Sequence[models.Field]) -> list[Any]:
+def insert_values(instance: models.Model, fields: Sequence[models.Field[Any, Any]]) -> list[Any]:
     return [_prep(f, f.pre_save(instance, add=True)) for f in fields]
 
 
@@ -106,7 +129,7 @@ def insert(instance: models.Model, fields: Iterable[str] | None = None) -> None:
     concrete = insert_fields(type(instance), fields)
 
     def build() -> str:
-        columns = ", ".join(_q(f.column) for f in concrete)
+        columns = ", ".join(_column(f) for f in concrete)
         return f"INSERT INTO {_q(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(concrete))})"
 
     sql = text(("insert", type(instance), tuple(f.attname for f in concrete)), build)
@@ -145,18 +168,19 @@ def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]
     return results
 
 
-_converters: dict[tuple[str, type[models.Model]], list[tuple[models.Field, list[Any]]]] = {}
+# Per vendor and model: each concrete column with the converters the ORM applies when reading it.
+_converters: dict[tuple[str, type[models.Model]], list[tuple[Col, list[Any]]]] = {}
 
 
 def returning_columns(model: type[models.Model]) -> str:
-    return text(("returning", model), lambda: ", ".join(_q(f.column) for f in model._meta.concrete_fields))
+    return text(("returning", model), lambda: ", ".join(_column(f) for f in model._meta.concrete_fields))
 
 
-def from_row(model: type[models.Model], row: tuple[Any, ...]) -> models.Model:
+def from_row[M: models.Model](model: type[M], row: tuple[Any, ...]) -> M:
     """Build an instance from a row of ``returning_columns(model)``, converted like the ORM does."""
     key = (connection.vendor, model)
     if key not in _converters:
-        table = []
+        table: list[tuple[Col, list[Any]]] = []
         for field in model._meta.concrete_fields:
             col = field.get_col(model._meta.db_table)
             table.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
@@ -181,10 +205,10 @@ def claim_sql(model: type[models.Model]) -> str:
     )
 
 
-def conditional_insert_sql(model: type[models.Model], tail: str, fields: Sequence[models.Field]) -> str:
+def conditional_insert_sql(model: type[models.Model], tail: str, fields: Sequence[models.Field[Any, Any]]) -> str:
     """``INSERT INTO … (…) SELECT %s, … <tail>``: a row written only if ``tail`` holds (the
     success path inserts its attempt row only when the run's UPDATE matched)."""
     q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in fields)
+    columns = ", ".join(_column(f) for f in fields)
     return (f"INSERT INTO {q(model._meta.db_table)} ({columns}) "
             f"SELECT {', '.join(['%s'] * len(fields))} {tail}")

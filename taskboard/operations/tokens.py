@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from taskboard.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PREFIX_LENGTH = 8
 # last_used_at is a hint for operators, not an audit log: write it at most this often so a
@@ -31,7 +35,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(user: Any, name: str = "") -> tuple[ApiToken, str]:
+def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Store a new token for ``user``; returns the row and the key (shown only once)."""
     key = secrets.token_urlsafe(32)
     while key.startswith("-"):  # `taskboard_token --revoke -Abc…` would read it as an option
@@ -63,7 +67,7 @@ def touch(token: ApiToken) -> None:
     token.last_used_at = now
 
 
-def matching(prefix: str, user: Any = None) -> Any:
+def matching(prefix: str, user: User | None = None) -> QuerySet[ApiToken]:
     """Active tokens whose key starts with ``prefix`` (the stored prefix, or a whole key)."""
     qs = ApiToken.objects.filter(revoked_at__isnull=True).select_related("user")
     if len(prefix) > PREFIX_LENGTH:

@@ -84,12 +84,8 @@ def recover_lost(now: Any = None, queues: Iterable[str] | None = None) -> int:
 
 def queue_capacity(now: Any = None) -> dict[str, int]:
     """Worker processes per queue across hosts whose taskboard_worker is alive."""
-    now = now or timezone.now()
-    fresh = now - timedelta(seconds=conf.WORKER_STALE_SECONDS)
     capacity: dict[str, int] = {}
-    for pids_by_queue in WorkerNode.objects.filter(
-        last_seen__gte=fresh, stopped_at__isnull=True
-    ).values_list("cluster_pids", flat=True):
+    for pids_by_queue in WorkerNode.objects.alive(now).values_list("cluster_pids", flat=True):
         for queue, pids in (pids_by_queue or {}).items():
             capacity[queue] = capacity.get(queue, 0) + len(pids)
     return capacity

@@ -8,11 +8,9 @@ ticks the dispatcher every second and restarts a cluster that exited or wedged.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -27,28 +25,18 @@ from django.utils import timezone
 
 from taskboard.conf import conf
 from taskboard.models import Status, TaskRun, WorkerNode
-from taskboard.service import clock
+from taskboard.models.nodes import process_identity
+from taskboard.service import clock, processes
 from taskboard.transport import cluster as transport_cluster
 
 logger = structlog.get_logger("taskboard.service.supervisor")
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # If taskboard_worker is killed outright, its clusters get SIGTERM instead of living on
-    # as orphans beside the next taskboard_worker.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not Linux: the watchdog of the next start copes with orphans
-        pass
-
 
 @dataclass
 class ClusterProcess:
     queue: str
     workers: int
-    process: subprocess.Popen[bytes] | None = None
+    grace: float = 10.0  # how long an orphaned cluster may take to stop (see transport.guard)
+    process: processes.ProcessGroup | None = None
     restarts: int = 0
     last_reason: str = ""
     wedged_since: float | None = None
@@ -57,10 +45,12 @@ class ClusterProcess:
 
     def start(self) -> None:
         env = dict(os.environ, Q_CLUSTER_NAME=self.queue, TASKBOARD_WORKERS=str(self.workers),
-                   TASKBOARD_PROCESS="worker")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "django", "taskboard_cluster"],
-            cwd=settings.BASE_DIR, env=env, start_new_session=True, preexec_fn=_die_with_parent,
+                   TASKBOARD_PROCESS="worker", TASKBOARD_CLUSTER_GRACE=str(self.grace))
+        # Its own process group, so a stop reaches every process django-q2 forks; SIGTERM
+        # if this supervisor dies (the cluster's own watchdog then makes sure it all goes).
+        self.process = processes.start(
+            [sys.executable, "-m", "django", "taskboard_cluster"], name=f"cluster {self.queue}",
+            cwd=settings.BASE_DIR, env=env, stdin=None,
         )
         self.started = time.monotonic()
         self.wedged_since = None
@@ -78,26 +68,17 @@ class ClusterProcess:
         return sorted(self.stat["workers"]) if self.stat else []
 
     def stop(self, grace: float) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self._kill_group(signal.SIGKILL)  # reap orphans left in the group
-            return
-        # SIGTERM to the cluster's main process only: its children inherited django-q2's
-        # stop handler, and signalling them all at once makes the stop hang.
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            logger.warning("cluster did not stop in time; killing it", queue=self.queue)
-        self._kill_group(signal.SIGKILL)
-        self.process.wait()
-
-    def _kill_group(self, sig: int) -> None:
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.process.alive():
+            # SIGTERM to the cluster's main process only: its children inherited django-q2's
+            # stop handler, and signalling them all at once makes the stop hang. Then the
+            # whole group goes (also orphans of a cluster that exited by itself).
+            code = self.process.stop(grace, term_group=False)
+            if code == -signal.SIGKILL:
+                logger.warning("cluster did not stop in time; killed it", queue=self.queue)
+        else:
+            self.process.kill()
 
     def restart(self, reason: str) -> None:
         logger.error("restarting cluster", queue=self.queue, reason=reason)
@@ -107,11 +88,14 @@ class ClusterProcess:
         self.start()
 
 
-class WorkerService:
+class Supervisor:
+    """The ``taskboard_worker`` process: its clusters, the clock, the node heartbeat."""
+
+
     def __init__(self, queues: list[str], workers: int, grace: float) -> None:
         self.queues = queues
         self.grace = grace
-        self.clusters = {queue: ClusterProcess(queue, workers) for queue in queues}
+        self.clusters = {queue: ClusterProcess(queue, workers, grace) for queue in queues}
         self.stopping = threading.Event()
         self.last_watch = 0.0
         self.hostname = socket.gethostname()
@@ -202,6 +186,6 @@ class WorkerService:
         """
         if stat is None or not stat["task_q_size"]:
             return False
-        identities = [f"{self.hostname}:{pid}" for pid in stat["workers"]]
+        identities = [process_identity(pid, self.hostname) for pid in stat["workers"]]
         busy = TaskRun.objects.filter(status=Status.RUNNING, worker__in=identities).exists()
         return not busy

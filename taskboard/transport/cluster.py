@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django_q.conf import Conf
 from django_q.signals import pre_execute
 from django_q.status import Stat
 
+from taskboard.transport import guard
 from taskboard.transport.push import EXECUTE, broker_for
 
 _in_cluster_run: str | None = None
@@ -16,7 +19,7 @@ _in_cluster_run: str | None = None
 
 def _on_pre_execute(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> None:
     global _in_cluster_run
-    args = task.get("args") or ()
+    args: Sequence[Any] = task.get("args") or ()
     _in_cluster_run = str(args[0]) if task.get("func") == EXECUTE and len(args) == 1 else None
 
 
@@ -61,19 +64,23 @@ def cluster_stats() -> list[dict[str, Any]]:
 
 
 
-
 def run_cluster() -> None:
     """Run one django-q2 cluster in this process until SIGTERM/SIGINT (``taskboard_cluster``).
 
     Used instead of ``qcluster``, whose main process returns right after starting the
     sentinel and then hangs in multiprocessing's exit handler when SIGTERM arrives during
-    that join: waiting here explicitly makes a stop take as long as the running tasks.
+    that join: waiting here explicitly makes a stop take as long as the running tasks. The
+    cluster dies with its supervisor and settles dead workers' runs at once (see ``guard``);
+    ``TASKBOARD_CLUSTER_GRACE`` (set by the supervisor) bounds the stop after the
+    supervisor is gone.
     """
-
-
     from django_q.cluster import Cluster
 
+    guard.install_death_hook()
     cluster = Cluster()  # installs SIGTERM/SIGINT handlers that stop the sentinel
+    grace = float(os.environ.get("TASKBOARD_CLUSTER_GRACE") or 10.0)
+    guard.watch_parent(lambda: cluster.stop_event,
+                       lambda: cluster.sentinel is not None and cluster.sentinel.is_alive(), grace)
     cluster.start()
     while cluster.sentinel is not None and cluster.sentinel.is_alive():
         time.sleep(0.25)

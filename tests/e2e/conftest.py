@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from django.test import Client
 
 from taskboard import operations
 from taskboard.models import FINISHED, TaskRun
+from taskboard.service import processes
 from taskboard.transport import push as transport_push
 from tests.conftest import OPERATOR_PERMS, make_user
 from tests.execution.workers import FAST_SETTINGS, ROOT, WorkerProcess, database_env, wait_for
@@ -54,7 +54,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failure: what the server and the worker said, and a screenshot of the page."""
     report = yield
     funcargs = getattr(item, "funcargs", {})
@@ -167,7 +169,7 @@ def free_port() -> int:
 @dataclass
 class TaskboardServer:
     url: str
-    process: subprocess.Popen[bytes]
+    process: processes.ProcessGroup
     log_path: Path
     worker: WorkerProcess
 
@@ -185,20 +187,6 @@ def _answers(url: str) -> bool:
     return True
 
 
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the process group we started (start_new_session: pgid == pid), give it time to
-    shut down, then SIGKILL whatever is left of that group."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            pass
-
-
 @pytest.fixture(scope="package")
 def taskboard_server(chromium_executable: str, django_db_setup: Any,
                      django_db_blocker: Any) -> Iterator[TaskboardServer]:
@@ -210,10 +198,10 @@ def taskboard_server(chromium_executable: str, django_db_setup: Any,
     port = free_port()
     log_path = Path(f"/tmp/taskboard-gunicorn-{os.getpid()}-{port}.log")
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = processes.start(
             [sys.executable, "-m", "gunicorn", "taskboard.wsgi:application",
              "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            name="gunicorn", cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     worker: WorkerProcess | None = None
     try:
@@ -231,7 +219,7 @@ def taskboard_server(chromium_executable: str, django_db_setup: Any,
     finally:
         if worker is not None:
             worker.stop()
-        _stop_group(process)
+        process.stop(10.0)
 
 
 # --- per test ---------------------------------------------------------------------------------
@@ -242,8 +230,8 @@ def clear_dashboard_cache() -> None:
     shared cache; a test that just produced a failure must not see an older computation."""
     if cache.__class__.__name__ == "DatabaseCache":
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(cache._table)} WHERE cache_key LIKE %s",
-                           ["%taskboard:dash:%"])
+            table = connection.ops.quote_name(settings.CACHES["default"]["LOCATION"])
+            cursor.execute(f"DELETE FROM {table} WHERE cache_key LIKE %s", ["%taskboard:dash:%"])
     else:
         cache.delete_many(["taskboard:dash:failures:recent:", "taskboard:dash:failures:frequent:",
                            "taskboard:dash:throughput-24h"])

@@ -6,7 +6,7 @@ import time
 import pytest
 from django.tasks.signals import task_finished
 
-from taskboard.execution import runner
+from taskboard.execution import outbox, runner
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.transport import cluster as transport_cluster
 from taskboard.transport import push as transport_push
@@ -24,9 +24,9 @@ def deliver(run_id: str) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_outbox():
-    runner.get_outbox().take()
+    outbox.get_outbox().take()
     yield
-    runner.get_outbox().take()
+    outbox.get_outbox().take()
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_success_whose_run_was_taken_over_is_discarded(settings):
     result = sample_tasks.add.enqueue(1, 1)
     deliver(result.id)
     TaskRun.objects.filter(pk=result.id).update(status=Status.QUEUED)  # e.g. declared lost
-    runner.get_outbox().flush()
+    outbox.get_outbox().flush()
     assert status(result) == Status.QUEUED
     assert not TaskAttempt.objects.exists()
 
@@ -111,5 +111,5 @@ def test_outbox_flush_at_process_exit_commits_what_waits(settings):
     settings.TASKBOARD = {"OUTCOME_BATCH_SECONDS": 60.0}
     result = sample_tasks.add.enqueue(1, 2)
     deliver(result.id)
-    runner._flush_at_exit(runner.get_outbox())
+    outbox.flush_at_exit(outbox.get_outbox())
     assert status(result) == Status.SUCCEEDED

@@ -5,42 +5,19 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from taskboard import operations
 from taskboard.demo import fail, flaky, noop, sleep, steps
 from taskboard.models import DeadLetter, Outcome, Status, TaskRun
+from taskboard.transport import cluster as transport_cluster
 from taskboard.transport import push as transport_push
 from tests import sample_tasks
-from tests.execution.workers import WorkerProcess, wait_for
+from tests.execution.workers import finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.workers]
-
-
-@pytest.fixture
-def start_worker() -> Iterator:
-    transport_push.broker_for("default").purge_queue()
-    started: list[WorkerProcess] = []
-
-    def start(workers: int = 2) -> WorkerProcess:
-        worker = WorkerProcess(workers=workers)
-        started.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def finished(run_id: str, timeout: float) -> TaskRun:
-    return wait_for(
-        lambda: TaskRun.objects.filter(pk=run_id, status__in=[Status.SUCCEEDED, Status.FAILED,
-                                                               Status.CANCELLED]).first(),
-        timeout, message=f"run {run_id} to finish",
-    )
 
 
 def test_flaky_succeeds_on_third_attempt_with_backoff_honoured(start_worker):
@@ -50,8 +27,8 @@ def test_flaky_succeeds_on_third_attempt_with_backoff_honoured(start_worker):
     assert run.status == Status.SUCCEEDED and run.result == {"attempts": 3}
     assert [a.outcome for a in attempts] == [Outcome.RETRYABLE, Outcome.RETRYABLE, Outcome.SUCCEEDED]
     for failed_attempt, next_attempt in zip(attempts, attempts[1:], strict=False):
-        lateness = (next_attempt.started_at - failed_attempt.retry_at).total_seconds()
-        assert 0 <= lateness <= 1.0, f"retry started {lateness:.3f}s after its due time"
+        # Never before its backoff; how late it starts is measured by bench.interrupts.
+        assert next_attempt.started_at >= failed_attempt.retry_at
 
 
 def test_permanent_failure_dead_letters_after_one_attempt(start_worker):
@@ -94,12 +71,10 @@ def test_cancel_interrupts_running_sleep_and_worker_goes_on(start_worker):
     result = sleep.enqueue(seconds=60)
     run = wait_for(lambda: TaskRun.objects.filter(pk=result.id, status=Status.RUNNING).first(),
                    timeout=20, message="the sleep to start")
-    asked = time.monotonic()
     operations.cancel(result.id)
-    finished(result.id, timeout=5)
-    took = time.monotonic() - asked
+    finished(result.id, timeout=30)  # well before the 60 s sleep ends; bench.interrupts times it
     run.refresh_from_db()
-    assert run.status == Status.CANCELLED and took <= 2.0
+    assert run.status == Status.CANCELLED
     assert run.attempt_set.get().outcome == Outcome.CANCELLED
     after = finished(noop.enqueue().id, timeout=15)
     assert after.status == Status.SUCCEEDED and after.worker == run.worker
@@ -110,7 +85,7 @@ def test_timeout_interrupts_and_retries(start_worker):
     run = finished(sample_tasks.sleep_past_timeout.enqueue(seconds=10).id, timeout=30)
     attempts = list(run.attempt_set.order_by("number"))
     assert [a.outcome for a in attempts] == [Outcome.TIMEOUT, Outcome.TIMEOUT]
-    assert all(a.duration.total_seconds() < 3 for a in attempts)
+    assert all(a.exception == "taskboard.exceptions.TaskTimedOut" for a in attempts)
     assert run.status == Status.FAILED
 
 
@@ -120,8 +95,18 @@ def test_same_message_delivered_twice_executes_once(start_worker):
         transport_push.push(with_duplicates.id, "default")
     start_worker()
     run = finished(with_duplicates.id, timeout=20)
-    time.sleep(1.0)  # give the duplicates time to be delivered and dropped
+    # Every copy must have been delivered (and dropped by the claim) before counting.
+    wait_for(broker_drained, timeout=30, interval=0.2, message="the duplicates to be delivered")
     assert run.attempt_set.count() == 1 and TaskRun.objects.get(pk=run.pk).attempts == 1
+
+
+def broker_drained() -> bool:
+    """No message visible in the broker, none waiting in a cluster's prefetch queue, and the
+    clusters idle (published by django-q2 every guard cycle)."""
+    if transport_cluster.queue_depth("default"):
+        return False
+    stats = [s for s in transport_cluster.cluster_stats() if s["queue"] in (None, "default")]
+    return bool(stats) and all(s["task_q_size"] == 0 and s["status"] == "Idle" for s in stats)
 
 
 def test_killing_an_idle_worker_does_not_wedge_the_cluster(start_worker):
@@ -134,17 +119,23 @@ def test_killing_an_idle_worker_does_not_wedge_the_cluster(start_worker):
              timeout=45, message="runs to succeed after an idle worker died")
 
 
-def test_two_workers_share_the_queue_without_running_anything_twice(start_worker):
-    start_worker(workers=1)
-    start_worker(workers=1)
-    # Runs that take a moment: a host that prefetched a batch of instant ones could otherwise
-    # finish all of them before the other host's pusher polls.
-    ids = [sleep.enqueue(seconds=0.2).id for _ in range(20)]
-    ids += [sample_tasks.fail_until.enqueue(succeed_on=2).id for _ in range(5)]
+def test_two_workers_share_the_queue_without_running_anything_twice(start_worker, tmp_path: Path):
+    hosts = [start_worker(workers=1), start_worker(workers=1)]
+    # Runs held until both hosts have claimed one: a host with one worker holds at most
+    # 1 + queue_limit + 1 messages, so with 12 the other host must get some.
+    gate = tmp_path / "release"
+    held = [sample_tasks.wait_for_path.enqueue(str(gate)).id for _ in range(12)]
+
+    def claimed_by_both() -> bool:
+        running = set(TaskRun.objects.filter(pk__in=held, status=Status.RUNNING)
+                      .values_list("worker", flat=True))
+        return all(running & host.node().worker_identities() for host in hosts)
+
+    wait_for(claimed_by_both, timeout=60, interval=0.1, message="each host to claim a run")
+    gate.touch()
+    ids = held + [sample_tasks.fail_until.enqueue(succeed_on=2).id for _ in range(5)]
     wait_for(lambda: TaskRun.objects.filter(pk__in=ids, status=Status.SUCCEEDED).count() == len(ids),
              timeout=60, message="all runs to succeed on two hosts")
-    workers = set(TaskRun.objects.filter(pk__in=ids).values_list("worker", flat=True))
-    assert len(workers) == 2  # both hosts took work
     for run in TaskRun.objects.filter(pk__in=ids):
         numbers = list(run.attempt_set.values_list("number", flat=True))
         assert numbers == list(range(1, run.attempts + 1))

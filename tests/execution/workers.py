@@ -15,7 +15,8 @@ import psutil
 from django.conf import settings
 from django.db import connection
 
-from taskboard.models import WorkerNode
+from taskboard.models import Status, TaskRun, WorkerNode
+from taskboard.service import processes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,15 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+def finished(run_id: str, timeout: float) -> TaskRun:
+    """Wait (up to a generous ``timeout``) for the run to reach a final status."""
+    return wait_for(
+        lambda: TaskRun.objects.filter(pk=run_id, status__in=[Status.SUCCEEDED, Status.FAILED,
+                                                               Status.CANCELLED]).first(),
+        timeout, message=f"run {run_id} to finish",
+    )
+
+
 class WorkerProcess:
     """One ``manage.py taskboard_worker`` and every process it starts."""
 
@@ -63,10 +73,11 @@ class WorkerProcess:
                **(extra_env or {})}
         self.log_path = Path(f"/tmp/taskboard-worker-{os.getpid()}-{time.monotonic_ns()}.log")
         self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
+        self.group = processes.start(
             [sys.executable, "manage.py", "taskboard_worker", "--grace", "3"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            name="taskboard_worker", cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        self.process = self.group.popen
         self.known: set[int] = {self.process.pid}
 
     def node(self) -> WorkerNode | None:
@@ -112,13 +123,10 @@ class WorkerProcess:
 
     def stop(self) -> None:
         self.remember_tree()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
-        # Whatever is left of what we started (and only that) goes.
+        # SIGTERM to taskboard_worker alone (it stops its clusters), then its whole group.
+        self.group.stop(15, term_group=False)
+        # Whatever is left of what we started (and only that) goes: each cluster has a
+        # process group of its own.
         for proc in self.tree():
             try:
                 proc.send_signal(signal.SIGKILL)

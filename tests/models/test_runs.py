@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError
@@ -14,17 +15,21 @@ from taskboard.models import (
     fingerprint,
     normalise_message,
 )
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def make_run(**fields):
-    defaults = {"task": "tests.sample_tasks.add", "max_attempts": 3,
-                "backoff": {"base": 10, "factor": 2, "max_delay": 100, "jitter": 0}}
-    return TaskRun.objects.create(**{**defaults, **fields})
+# No jitter: the retry delays are exact (10 s, 20 s, … up to 100 s).
+BACKOFF = {"base": 10, "factor": 2, "max_delay": 100, "jitter": 0}
 
 
-def failed_attempt(run, outcome=Outcome.RETRYABLE, number=None):
+def make_run(**fields: Any) -> TaskRun:
+    return factories.make_run(**{"task": "tests.sample_tasks.add", "backoff": BACKOFF, **fields})
+
+
+def failed_attempt(run: TaskRun, outcome: str = Outcome.RETRYABLE, number: int | None = None) -> TaskAttempt:
+    """An unsaved failed attempt, as the runner hands it to the run's transitions."""
     now = timezone.now()
     return TaskAttempt(run=run, task=run.task, number=number or run.attempts, outcome=outcome,
                        exception="builtins.ValueError", message="boom", started_at=now, finished_at=now)
@@ -125,7 +130,7 @@ def test_runs_without_key_do_not_collide():
 
 def test_dead_letter_resolves_once():
     run = make_run(status=Status.FAILED)
-    letter = DeadLetter.objects.create(run=run, task=run.task, reason="x")
+    letter = factories.make_dead_letter(run, reason="x")
     assert letter.resolve(Resolution.DISCARDED, "alice")
     assert not DeadLetter.objects.get(pk=letter.pk).resolve(Resolution.REPLAYED, "bob")
     assert DeadLetter.objects.get(pk=letter.pk).resolved_by_name == "alice"

@@ -8,16 +8,9 @@ from taskboard.exceptions import InvalidTaskArguments, NotAllowed, OperationErro
 from taskboard.execution.runner import execute
 from taskboard.models import DeadLetter, Resolution, Status, TaskAttempt, TaskRun
 from tests import sample_tasks
+from tests.factories import failed_run
 
 pytestmark = pytest.mark.django_db
-
-
-def failed_run(message: str = "boom") -> TaskRun:
-    from taskboard.demo import fail
-
-    result = fail.enqueue(message=message)
-    execute(result.id)
-    return TaskRun.objects.get(pk=result.id)
 
 
 def test_cancel_waiting_run_is_immediate():

@@ -6,7 +6,6 @@ as the last line, so scripts can do ``id=$(manage.py taskboard_enqueue … | tai
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,28 +13,24 @@ from django.db import transaction
 from django.tasks.exceptions import InvalidTask
 
 from taskboard import operations
-from taskboard.readmodels.representations import BadInput, check_json_value, parse_run_after
+from taskboard.operations import inputs
 
 
 def parse_json_option(raw: str | None, option: str, expected: type) -> Any:
     if raw is None:
         return None
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = inputs.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise CommandError(f"{option} is not valid JSON: {exc}") from None
     if not isinstance(value, expected):
         kind = "object" if expected is dict else "list"
         raise CommandError(f"{option} must be a JSON {kind}, got {type(value).__name__}")
     try:
-        check_json_value(value, option)
-    except BadInput as exc:
+        inputs.check_json_value(value, option)
+    except inputs.BadInput as exc:
         raise CommandError(str(exc)) from None
     return value
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class Command(BaseCommand):
@@ -54,16 +49,15 @@ class Command(BaseCommand):
         kwargs = parse_json_option(options["kwargs"], "--kwargs", dict) or {}
         positional = parse_json_option(options["args_json"], "--args", list) or []
         try:
-            run_after = parse_run_after(options["run_after"], "--run-after") if options["run_after"] else None
+            run_after = inputs.parse_run_after(options["run_after"], "--run-after") if options["run_after"] else None
             for option in ("name", "queue", "idempotency_key"):
-                if options[option] is not None:
-                    check_json_value(options[option], f"--{option.replace('_', '-')}")
+                inputs.check_text(options[option], f"--{option.replace('_', '-')}")
             with transaction.atomic():
                 run, created = operations.enqueue(
                     options["name"], positional, kwargs, queue=options["queue"], run_after=run_after,
                     idempotency_key=options["idempotency_key"],
                 )
-        except (BadInput, InvalidTask) as exc:
+        except (inputs.BadInput, InvalidTask) as exc:
             raise CommandError(str(exc)) from None
         verb = "enqueued" if created else "already enqueued (same idempotency key)"
         self.stdout.write(f"{verb} {run.task} on queue {run.queue}: {run.status}")

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from taskboard import operations
+from taskboard.models import DeadLetter
 
 
 class Command(BaseCommand):
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         return Q(run_id__in=run_ids) | Q(pk__in=letter_ids)
 
     @staticmethod
-    def _missing(ids: list[str], found: list[Any]) -> list[str]:
+    def _missing(ids: list[str], found: list[DeadLetter]) -> list[str]:
         runs = {str(letter.run_id) for letter in found}
         letters = {str(letter.pk) for letter in found}
         missing = []

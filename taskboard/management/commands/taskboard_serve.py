@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from typing import Any
@@ -14,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from taskboard.conf import conf
 from taskboard.models import TaskRun
+from taskboard.service import processes
 
 
 class Command(BaseCommand):
@@ -42,18 +42,18 @@ class Command(BaseCommand):
         python = sys.executable
         # Each child gets its own process group so a stop reaches everything it started.
         children = [
-            subprocess.Popen(
+            processes.start(
                 [python, "-m", "gunicorn", "taskboard.wsgi:application",
                  "--bind", f"{options['host']}:{port}", "--workers", str(options["web_workers"]),
                  "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-",
                  "--graceful-timeout", "5"],
-                cwd=settings.BASE_DIR, start_new_session=True,
+                name="gunicorn", cwd=settings.BASE_DIR, stdin=None,
             ),
-            subprocess.Popen([python, "manage.py", "taskboard_worker"],
-                             cwd=settings.BASE_DIR, start_new_session=True),
+            processes.start([python, "manage.py", "taskboard_worker"], name="taskboard_worker",
+                            cwd=settings.BASE_DIR, stdin=None),
         ]
         self.stdout.write(f"taskboard at http://{options['host']}:{port}/ (Ctrl-C stops everything)")
-        stop = {"signal": None}
+        stop: dict[str, int | None] = {"signal": None}
 
         def request_stop(signum: int, frame: Any) -> None:
             stop["signal"] = signum
@@ -61,23 +61,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         try:
-            while stop["signal"] is None and all(c.poll() is None for c in children):
+            while stop["signal"] is None and all(c.alive() for c in children):
                 time.sleep(0.2)
         finally:
-            for child in children:
-                if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for child in children:
-                try:
-                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    pass
-                try:
-                    os.killpg(child.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                child.wait()
+            processes.stop_all(children, grace=15)
         failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGKILL)]
         if stop["signal"] is None and failed:
             raise CommandError("a child process exited unexpectedly; everything was stopped")

@@ -12,8 +12,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from taskboard.readmodels import stats
+from taskboard.readmodels.queues import queue_stats
 from taskboard.readmodels.representations import iso
+from taskboard.readmodels.totals import api_stats
+from taskboard.readmodels.workers import worker_rows
 
 
 class Command(BaseCommand):
@@ -24,14 +26,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
-        report = stats.api_stats()
+        report = api_stats()
         report["queues"] = {
             queue: {"depth": q.depth, "oldest_wait_seconds": round(q.oldest_wait_seconds, 3)}
-            for queue, q in stats.queue_stats(now).items()
+            for queue, q in queue_stats(now).items()
         }
         report["workers"] = [
             {**worker, **{key: iso(worker[key]) for key in ("started_at", "last_seen", "stopped_at")}}
-            for worker in stats.workers(now)
+            for worker in worker_rows(now)
         ]
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))

@@ -6,13 +6,16 @@ Only a SHA-256 of the key is stored, so a lost key cannot be shown again: create
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from taskboard.models import ApiToken
 from taskboard.operations import tokens
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MIN_REVOKE_PREFIX = 4
 
@@ -38,14 +41,14 @@ class Command(BaseCommand):
         else:
             self._create(user, options["name"])
 
-    def _user(self, username: str) -> Any:
+    def _user(self, username: str) -> User:
         model = get_user_model()
         try:
             return model._default_manager.get_by_natural_key(username)
         except model.DoesNotExist:
             raise CommandError(f"no user {username!r}") from None
 
-    def _create(self, user: Any, name: str) -> None:
+    def _create(self, user: User, name: str) -> None:
         if len(name) > 100:
             raise CommandError("--name must be at most 100 characters")
         if not (user.is_active and user.is_staff):
@@ -56,7 +59,7 @@ class Command(BaseCommand):
                           + (f" ({name})" if name else "") + "; it is shown only once:")
         self.stdout.write(key)
 
-    def _revoke(self, prefix: str, user: Any) -> None:
+    def _revoke(self, prefix: str, user: User | None) -> None:
         prefix = prefix.strip()
         if len(prefix) < MIN_REVOKE_PREFIX:
             raise CommandError(f"--revoke needs at least {MIN_REVOKE_PREFIX} characters of the key")
@@ -69,7 +72,7 @@ class Command(BaseCommand):
         tokens.revoke(found)
         self.stdout.write(f"revoked token {found[0].prefix}… of {found[0].user.get_username()}")
 
-    def _list(self, user: Any) -> None:
+    def _list(self, user: User | None) -> None:
         qs = ApiToken.objects.select_related("user").order_by("-created_at")
         if user is not None:
             qs = qs.filter(user=user)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from taskboard.service.supervisor import WorkerService
+from taskboard.conf import configured_queues
+from taskboard.service.supervisor import Supervisor
 
 
 class Command(BaseCommand):
@@ -20,14 +21,15 @@ class Command(BaseCommand):
                             help="Seconds running tasks get to finish on shutdown.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        configured = list(settings.TASKS["default"].get("QUEUES") or ["default"])
+        configured = configured_queues()
         queues = options["queues"] or configured
         unknown = sorted(set(queues) - set(configured))
         if unknown:
             raise CommandError(f"unknown queue(s) {', '.join(unknown)}; configured: {', '.join(configured)}")
-        workers = options["workers"] or settings.Q_CLUSTER["workers"]
+        default_workers = cast(int, settings.Q_CLUSTER["workers"])  # settings.py builds an int
+        workers: int = options["workers"] or default_workers
         if workers < 1:
             raise CommandError("--workers must be at least 1")
         if options["grace"] < 0:
             raise CommandError("--grace must be >= 0")
-        WorkerService(list(dict.fromkeys(queues)), workers, options["grace"]).run()
+        Supervisor(list(dict.fromkeys(queues)), workers, options["grace"]).run()

@@ -1,1 +1,13 @@
-"""The JSON API (django-ninja): schemas, endpoints, token/session auth, error shapes, docs."""
+"""The JSON API of CONTRACT.md (django-ninja), mounted at ``/api/``.
+
+- ``site``: the ``NinjaAPI`` (title, docs, error handlers) and its routers;
+- ``runs``, ``dead_letters``, ``stats``: the endpoints, one router per resource;
+- ``schemas``: request bodies (strict) and the documented response shapes;
+- ``body``: reading a JSON body (size limit first, malformed JSON, unknown fields);
+- ``listing``: optional filters and one keyset page (``readmodels.paging``) as JSON;
+- ``auth``: ``ApiAuth(perm)``, ninja's face of ``web.auth`` (token or staff session);
+- ``errors``: every exception mapped to ``web.errors``' shape; ``docs``: Swagger UI served
+  locally; ``urls``: the URL patterns, with JSON 404/405 for everything under ``/api/``.
+
+Imports ``operations``, ``readmodels``, ``models`` and ``web.auth``/``web.errors``.
+"""

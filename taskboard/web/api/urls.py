@@ -15,8 +15,8 @@ from django.urls import Resolver404, URLPattern, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
 
 from taskboard.web.api.docs import docs_asset
-from taskboard.web.api.endpoints import api
-from taskboard.web.api.errors import error_response
+from taskboard.web.api.site import api
+from taskboard.web.errors import error_response
 
 
 def _json_not_allowed(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -18,7 +18,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.tasks.exceptions import InvalidTask
 from django.template.loader import render_to_string
@@ -30,16 +30,21 @@ from taskboard import operations
 from taskboard.backend import registry
 from taskboard.exceptions import NotAllowed, OperationError
 from taskboard.models import Status, TaskRun
-from taskboard.readmodels import queries as q
-from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm
+from taskboard.readmodels import failures, paging
+from taskboard.readmodels.counts import bounded_count
+from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm, parse_ids
 from taskboard.web.dashboard.pages import (
+    DEAD_LETTER_BULK_ACTIONS,
+    RUN_BULK_ACTIONS,
     UI_BULK_LIMIT,
+    BulkAction,
     dead_letter_context,
     render_run,
     run_context,
     run_list_context,
     staff_view,
 )
+from taskboard.web.requests import HtmxHttpRequest
 
 DEAD_LETTERS_CHANGED = "taskboard:dead-letters-changed"
 # Marks a 4xx answer that is a fragment meant for the page (an error toast, a form with its
@@ -75,18 +80,18 @@ def perform[T](operation: Callable[[], T]) -> T:
         raise ActionFailed(f"Invalid task arguments: {exc}", 400) from exc
 
 
-def require(request: HttpRequest, perm: str) -> None:
+def require(request: HtmxHttpRequest, perm: str) -> None:
     perform(lambda: operations.require(request.user, perm))
 
 
-def referer(request: HttpRequest) -> str:
+def referer(request: HtmxHttpRequest) -> str:
     target = request.headers.get("referer", "")
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return reverse("taskboard:overview")
 
 
-def failed(request: HttpRequest, error: ActionFailed) -> HttpResponse:
+def failed(request: HtmxHttpRequest, error: ActionFailed) -> HttpResponse:
     toast = Toast(str(error), "error")
     if request.htmx:
         response = render(request, "taskboard/partials/toast.html", {"toast": toast}, status=error.status)
@@ -98,14 +103,14 @@ def failed(request: HttpRequest, error: ActionFailed) -> HttpResponse:
                   status=error.status)
 
 
-def with_toast(request: HttpRequest, response: HttpResponse, toast: Toast, *,
+def with_toast(request: HtmxHttpRequest, response: HttpResponse, toast: Toast, *,
                close_modal: bool = False) -> HttpResponse:
     response.write(render_to_string("taskboard/partials/toast.html",
                                     {"toast": toast, "oob": True, "close_modal": close_modal}, request=request))
     return response
 
 
-def back_to(request: HttpRequest, toast: Toast, fallback: str) -> HttpResponse:
+def back_to(request: HtmxHttpRequest, toast: Toast, fallback: str) -> HttpResponse:
     """The no-JavaScript answer: a message and a redirect to where the form was."""
     level = {"success": messages.SUCCESS, "info": messages.INFO}.get(toast.level, messages.ERROR)
     messages.add_message(request, level, toast.message)
@@ -119,7 +124,7 @@ def action_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     """POST only, staff only, and ``ActionFailed`` rendered with its status code."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except ActionFailed as error:
@@ -135,14 +140,14 @@ def run_link(run: TaskRun) -> tuple[str, str]:
 # --- one run ----------------------------------------------------------------------------------
 
 
-def answer_run(request: HttpRequest, run_id: uuid.UUID, toast: Toast) -> HttpResponse:
+def answer_run(request: HtmxHttpRequest, run_id: uuid.UUID, toast: Toast) -> HttpResponse:
     if not request.htmx:
         return back_to(request, toast, reverse("taskboard:run", args=[run_id]))
     return with_toast(request, render(request, "taskboard/run_detail.html#live", run_context(run_id)), toast)
 
 
 @action_view
-def run_cancel(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_cancel(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = perform(lambda: operations.cancel(run_id, user=request.user))
     if run.status == Status.CANCELLED:
         toast = Toast("Run cancelled.")
@@ -152,13 +157,13 @@ def run_cancel(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 
 @action_view
-def run_replay(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_replay(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     new_run = perform(lambda: operations.replay(run_id, user=request.user))
     return answer_run(request, run_id, Toast("Replayed as a new run:", "success", *run_link(new_run)))
 
 
 @action_view
-def run_replay_edited(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_replay_edited(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     """Replay with edited keyword arguments; invalid ones are shown in the form (400)."""
     require(request, operations.PERM_REPLAY)
     form = ReplayArgumentsForm(request.POST)
@@ -200,19 +205,20 @@ def bulk_toast(action: str, outcome: operations.BulkResult) -> Toast:
     return Toast(text, "success" if done else "error")
 
 
-def permitted_action(request: HttpRequest, permissions: dict[str, str]) -> str:
+def permitted_action(request: HtmxHttpRequest, actions: tuple[BulkAction, ...]) -> str:
     """The posted bulk ``action``, once the user holds its permission (400 if unknown)."""
-    action = request.POST.get("action", "")
-    if action not in permissions:
-        raise ActionFailed("Unknown action.", 400)
-    require(request, permissions[action])
-    return action
+    posted = request.POST.get("action", "")
+    for action in actions:
+        if action.value == posted:
+            require(request, action.perm)
+            return posted
+    raise ActionFailed("Unknown action.", 400)
 
 
 @action_view
-def runs_bulk(request: HttpRequest) -> HttpResponse:
-    action = permitted_action(request, {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY})
-    ids = q.parse_ids(request.POST.getlist("ids"), uuid.UUID, limit=4 * q.PAGE_SIZE)
+def runs_bulk(request: HtmxHttpRequest) -> HttpResponse:
+    action = permitted_action(request, RUN_BULK_ACTIONS)
+    ids = parse_ids(request.POST.getlist("ids"), uuid.UUID, limit=4 * paging.PAGE_SIZE)
     if ids is None:
         raise ActionFailed("Malformed selection.", 400)
     if not ids:
@@ -227,7 +233,7 @@ def runs_bulk(request: HttpRequest) -> HttpResponse:
 # --- dead letters -----------------------------------------------------------------------------
 
 
-def confirmation(request: HttpRequest, **confirm: Any) -> HttpResponse:
+def confirmation(request: HtmxHttpRequest, **confirm: Any) -> HttpResponse:
     """Step one of a bulk action: how many rows, and a button that posts again with confirmed=1."""
     confirm.setdefault("url", request.get_full_path())
     confirm["back"] = referer(request)
@@ -250,20 +256,20 @@ def replay_toast(outcome: operations.BulkResult, noun: str = "dead letter") -> T
 
 
 @action_view
-def dead_letters_bulk(request: HttpRequest) -> HttpResponse:
-    action = permitted_action(request, {"replay": operations.PERM_REPLAY, "discard": operations.PERM_DISCARD})
+def dead_letters_bulk(request: HtmxHttpRequest) -> HttpResponse:
+    action = permitted_action(request, DEAD_LETTER_BULK_ACTIONS)
     form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
     whole_filter = request.POST.get("scope") == "filter"
     if whole_filter:
         letters = operations.open_dead_letters(q=form.condition())
     else:
-        ids = q.parse_ids(request.POST.getlist("ids"), int, limit=UI_BULK_LIMIT)
+        ids = parse_ids(request.POST.getlist("ids"), int, limit=UI_BULK_LIMIT)
         if ids is None:
             raise ActionFailed("Malformed selection.", 400)
         if not ids:
             raise ActionFailed("Select at least one dead letter first.", 400)
         letters = operations.open_dead_letters(ids=ids)
-    count = q.bounded_count(letters, UI_BULK_LIMIT)
+    count = bounded_count(letters, UI_BULK_LIMIT)
     if not count.value:
         raise ActionFailed("None of these dead letters is open any more.", 409)
     if request.POST.get("confirmed") != "1":
@@ -285,14 +291,14 @@ def dead_letters_bulk(request: HttpRequest) -> HttpResponse:
 
 
 @action_view
-def failure_group_replay(request: HttpRequest, fingerprint: str) -> HttpResponse:
+def failure_group_replay(request: HtmxHttpRequest, fingerprint: str) -> HttpResponse:
     """Replay the open dead letters whose run failed for good with this failure."""
     require(request, operations.PERM_REPLAY)
-    group = q.group_summary(fingerprint)
+    group = failures.group_summary(fingerprint)
     if group is None:
         raise ActionFailed("No failures with this fingerprint.", 404)
-    letters = q.group_dead_letters(fingerprint, group.task)
-    count = q.bounded_count(letters, UI_BULK_LIMIT)
+    letters = failures.group_dead_letters(fingerprint, group.task)
+    count = bounded_count(letters, UI_BULK_LIMIT)
     if not count.value:
         raise ActionFailed("This failure group has no open dead letters.", 409)
     if request.POST.get("confirmed") != "1":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,19 @@ PERIODS = {
 # Text search cannot use an index (it looks inside arguments and error messages), so it scans
 # at most this many of the newest runs that match the other filters (which all are indexed).
 SEARCH_SCAN_LIMIT = 5_000
+
+def parse_ids[T](values: Iterable[str], kind: Callable[[str], T], limit: int) -> list[T] | None:
+    """Validated ids of a bulk selection, or None when one is malformed or there are too many."""
+    ids: list[T] = []
+    for value in values:
+        try:
+            ids.append(kind(value))
+        except (TypeError, ValueError):
+            return None
+        if len(ids) > limit:
+            return None
+    return list(dict.fromkeys(ids))
+
 
 def as_uuid(text: str) -> uuid.UUID | None:
     try:
@@ -54,10 +68,14 @@ class RunFilterForm(FilterForm):
     )
     q = forms.CharField(required=False, max_length=200, label="Search")
 
-    def __init__(self, *args: Any, tasks: list[str] = (), queues: list[str] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tasks: Sequence[str] = (), queues: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.task_choices, self.queue_choices = list(tasks), list(queues)
         self.search_window: str | None = None
+
+    @property
+    def queue_options(self) -> list[tuple[str, str]]:
+        return [("", "Any queue"), *((name, name) for name in self.queue_choices)]
 
     def filter(self, qs: QuerySet[TaskRun]) -> QuerySet[TaskRun]:
         values = self.values()
@@ -87,7 +105,7 @@ class DeadLetterFilterForm(FilterForm):
     task = forms.CharField(required=False, max_length=255)
     q = forms.CharField(required=False, max_length=200, label="Search")
 
-    def __init__(self, *args: Any, tasks: list[str] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tasks: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.task_choices = list(tasks)
 
@@ -117,7 +135,7 @@ class FailureFilterForm(FilterForm):
     sort = forms.ChoiceField(choices=[("recent", "Most recent"), ("frequent", "Most frequent (24 h)")],
                              required=False)
 
-    def __init__(self, *args: Any, tasks: list[str] = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tasks: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.task_choices = list(tasks)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
@@ -27,11 +28,35 @@ from taskboard import operations
 from taskboard.backend import registry
 from taskboard.exceptions import NotAllowed
 from taskboard.models import REPLAYABLE, DeadLetter, Status, TaskRun
-from taskboard.readmodels import queries as q
-from taskboard.readmodels.queries import Cursor
+from taskboard.readmodels import failures, queues, runs, totals, workers
+from taskboard.readmodels.cache import CACHE_SECONDS
+from taskboard.readmodels.counts import bounded_count, page_count
+from taskboard.readmodels.overview import charts, latest_failures
+from taskboard.readmodels.paging import Cursor, int_pk, keyset_page, run_pk
 from taskboard.web.dashboard.forms import DeadLetterFilterForm, FailureFilterForm, ReplayArgumentsForm, RunFilterForm
+from taskboard.web.requests import HtmxHttpRequest
 
 View = Callable[..., HttpResponse]
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """A button of a list's bulk toolbar (``partials/bulk_toolbar.html``)."""
+
+    value: str
+    label: str
+    css: str
+    perm: str
+
+
+RUN_BULK_ACTIONS = (BulkAction("cancel", "Cancel", "btn-danger-quiet", operations.PERM_CANCEL),
+                    BulkAction("replay", "Replay", "", operations.PERM_REPLAY))
+DEAD_LETTER_BULK_ACTIONS = (BulkAction("replay", "Replay", "btn-primary", operations.PERM_REPLAY),
+                            BulkAction("discard", "Discard", "btn-danger-quiet", operations.PERM_DISCARD))
+
+
+def permitted(request: HtmxHttpRequest, actions: tuple[BulkAction, ...]) -> list[BulkAction]:
+    return [action for action in actions if request.user.has_perm(action.perm)]
 
 # Bulk actions run inside the request; more rows than this would outlive a request timeout, so
 # one action handles at most this many (the confirmation says so) and can be repeated.
@@ -40,7 +65,7 @@ UI_BULK_LIMIT = 1_000
 
 def staff_view(view: View) -> View:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
             if request.htmx:
@@ -56,11 +81,11 @@ def staff_view(view: View) -> View:
     return wrapper
 
 
-def wants_fragment(request: HttpRequest) -> bool:
+def wants_fragment(request: HtmxHttpRequest) -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def render_page(request: HttpRequest, template: str, context: dict[str, Any], fragment: str | None = None,
+def render_page(request: HtmxHttpRequest, template: str, context: dict[str, Any], fragment: str | None = None,
                 status: int = 200) -> HttpResponse:
     name = f"{template}#{fragment}" if fragment and wants_fragment(request) else template
     response = render(request, name, context, status=status)
@@ -71,17 +96,17 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any], fr
 # --- overview -------------------------------------------------------------------------------
 
 PANELS: dict[str, Callable[[], dict[str, Any]]] = {
-    "stats": lambda: {"counts": q.status_counts(), "dead_letters": q.open_dead_letter_count()},
-    "queues": lambda: {"queues": q.queue_rows()},
-    "charts": lambda: {"charts": q.charts()},
-    "workers": lambda: {"nodes": q.alive_nodes(), "clusters": q.cluster_stats()},
-    "failures": lambda: {"failures": q.latest_failures()},
+    "stats": lambda: {"counts": totals.status_counts(), "dead_letters": totals.open_dead_letter_count()},
+    "queues": lambda: {"queues": queues.queue_rows()},
+    "charts": lambda: {"charts": charts()},
+    "workers": lambda: {"nodes": workers.alive_nodes(), "clusters": workers.cluster_stats()},
+    "failures": lambda: {"failures": latest_failures()},
 }
 
 
 @require_GET
 @staff_view
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "overview"}
     for build in PANELS.values():
         context.update(build())
@@ -90,7 +115,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_view
-def overview_panel(request: HttpRequest, panel: str) -> HttpResponse:
+def overview_panel(request: HtmxHttpRequest, panel: str) -> HttpResponse:
     if panel not in PANELS:
         raise Http404(f"no panel {panel}")
     return render(request, f"taskboard/overview.html#{panel}", PANELS[panel]())
@@ -99,25 +124,26 @@ def overview_panel(request: HttpRequest, panel: str) -> HttpResponse:
 # --- runs -----------------------------------------------------------------------------------
 
 
-def run_list_context(request: HttpRequest) -> dict[str, Any]:
-    form = RunFilterForm(request.GET or None, tasks=registry.names(), queues=q.configured_queues())
-    runs = form.filter(q.run_list_queryset())
-    page = q.keyset_page(runs, "enqueued_at", after=Cursor.decode(request.GET.get("after"), uuid.UUID),
-                         before=Cursor.decode(request.GET.get("before"), uuid.UUID))
-    return {"nav": "runs", "form": form, "page": page, "count": q.page_count(page, runs, q.LIST_COUNT_BOUND)}
+def run_list_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    form = RunFilterForm(request.GET or None, tasks=registry.names(), queues=queues.configured_queues())
+    matching = form.filter(runs.run_list_queryset())
+    page = keyset_page(matching, "enqueued_at", after=Cursor.decode(request.GET.get("after"), run_pk),
+                       before=Cursor.decode(request.GET.get("before"), run_pk))
+    return {"nav": "runs", "form": form, "page": page, "count": page_count(page, matching),
+            "bulk_actions": permitted(request, RUN_BULK_ACTIONS)}
 
 
 @require_GET
 @staff_view
-def runs(request: HttpRequest) -> HttpResponse:
+def run_list(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "taskboard/run_list.html", run_list_context(request), "results")
 
 
 @require_GET
 @staff_view
-def run_row(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_row(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     """One row of the run list, polled while the run is running."""
-    run = q.run_list_queryset().filter(pk=run_id).first()
+    run = runs.run_list_queryset().filter(pk=run_id).first()
     if run is None:
         return HttpResponseStopPolling("")  # pruned: the row disappears
     response = render(request, "taskboard/partials/run_row.html", {"run": run})
@@ -144,7 +170,7 @@ def run_context(run_id: uuid.UUID, edit_form: ReplayArgumentsForm | None = None)
     }
 
 
-def render_run(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def render_run(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     """The run page, or its live part for htmx; 286 stops the polling once it finished."""
     if wants_fragment(request) and status == 200 and context["run"].is_finished:
         status = HttpResponseStopPolling.status_code
@@ -153,13 +179,13 @@ def render_run(request: HttpRequest, context: dict[str, Any], status: int = 200)
 
 @require_GET
 @staff_view
-def run_detail(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_detail(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     return render_run(request, run_context(run_id))
 
 
 @require_GET
 @staff_view
-def run_progress(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
+def run_progress(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     context = run_context(run_id)
     status = HttpResponseStopPolling.status_code if context["run"].is_finished else 200
     return render(request, "taskboard/run_detail.html#live", context, status=status)
@@ -170,28 +196,28 @@ def run_progress(request: HttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 @staff_view
-def failures(request: HttpRequest) -> HttpResponse:
+def failure_list(request: HtmxHttpRequest) -> HttpResponse:
     form = FailureFilterForm(request.GET or None, tasks=registry.names())
     values = form.values()
-    context = {"nav": "failures", "form": form, "cache_seconds": q.CACHE_SECONDS,
-               "groups": q.failure_groups(values.get("task"), values.get("sort", "recent"))}
+    context = {"nav": "failures", "form": form, "cache_seconds": CACHE_SECONDS,
+               "groups": failures.failure_groups(values.get("task"), values.get("sort", "recent"))}
     return render_page(request, "taskboard/failures.html", context, "groups")
 
 
-def failure_group_context(request: HttpRequest, fingerprint: str) -> dict[str, Any]:
-    group = q.group_summary(fingerprint)
+def failure_group_context(request: HtmxHttpRequest, fingerprint: str) -> dict[str, Any]:
+    group = failures.group_summary(fingerprint)
     if group is None:
         raise Http404("no failures with this fingerprint")
-    page = q.keyset_page(q.group_attempts(fingerprint), "finished_at",
-                         after=Cursor.decode(request.GET.get("after"), int),
-                         before=Cursor.decode(request.GET.get("before"), int))
+    page = keyset_page(failures.group_attempts(fingerprint), "finished_at",
+                       after=Cursor.decode(request.GET.get("after"), int_pk),
+                       before=Cursor.decode(request.GET.get("before"), int_pk))
     return {"nav": "failures", "group": group, "page": page,
-            "open_letters": q.bounded_count(q.group_dead_letters(fingerprint, group.task), UI_BULK_LIMIT)}
+            "open_letters": bounded_count(failures.group_dead_letters(fingerprint, group.task), UI_BULK_LIMIT)}
 
 
 @require_GET
 @staff_view
-def failure_group(request: HttpRequest, fingerprint: str) -> HttpResponse:
+def failure_group(request: HtmxHttpRequest, fingerprint: str) -> HttpResponse:
     # The open-dead-letters box refreshes itself after a replay; pager links fetch attempts.
     fragment = "letters" if request.htmx and request.htmx.target == "group-letters" else "attempts"
     return render_page(request, "taskboard/failure_group.html", failure_group_context(request, fingerprint),
@@ -201,20 +227,21 @@ def failure_group(request: HttpRequest, fingerprint: str) -> HttpResponse:
 # --- dead letters -----------------------------------------------------------------------------
 
 
-def dead_letter_context(request: HttpRequest) -> dict[str, Any]:
+def dead_letter_context(request: HtmxHttpRequest) -> dict[str, Any]:
     form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
     resolved = form.resolved
-    letters = form.filter(q.dead_letter_queryset(resolved))
-    page = q.keyset_page(letters, "resolved_at" if resolved else "created_at",
-                         after=Cursor.decode(request.GET.get("after"), int),
-                         before=Cursor.decode(request.GET.get("before"), int))
+    letters = form.filter(runs.dead_letter_queryset(resolved))
+    page = keyset_page(letters, "resolved_at" if resolved else "created_at",
+                       after=Cursor.decode(request.GET.get("after"), int_pk),
+                       before=Cursor.decode(request.GET.get("before"), int_pk))
     return {"nav": "dead-letters", "form": form, "resolved": resolved, "page": page,
-            "count": q.page_count(page, letters, q.LIST_COUNT_BOUND), "ui_limit": UI_BULK_LIMIT}
+            "count": page_count(page, letters), "ui_limit": UI_BULK_LIMIT,
+            "bulk_actions": permitted(request, DEAD_LETTER_BULK_ACTIONS)}
 
 
 @require_GET
 @staff_view
-def dead_letters(request: HttpRequest) -> HttpResponse:
+def dead_letters(request: HtmxHttpRequest) -> HttpResponse:
     return render_page(request, "taskboard/dead_letters.html", dead_letter_context(request), "results")
 
 
@@ -223,7 +250,7 @@ def dead_letters(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_view
-def workers(request: HttpRequest) -> HttpResponse:
-    nodes, unattributed = q.worker_nodes()
-    context = {"nav": "workers", "nodes": nodes, "unattributed": unattributed, "clusters": q.cluster_stats()}
+def worker_list(request: HtmxHttpRequest) -> HttpResponse:
+    nodes, unattributed = workers.worker_nodes()
+    context = {"nav": "workers", "nodes": nodes, "unattributed": unattributed, "clusters": workers.cluster_stats()}
     return render_page(request, "taskboard/workers.html", context, "nodes")

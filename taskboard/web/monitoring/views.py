@@ -29,7 +29,7 @@ like ``increase(…[5m])`` of a counter and survive restarts of any process:
 =============================================  =========================================
 
 The histograms are windowed, not cumulative: use ``histogram_quantile`` on them directly,
-without ``rate()``. Every query is bounded by an index and/or the window (see ``stats``).
+without ``rate()``. Every query is bounded by an index and/or the window (see ``taskboard.readmodels``).
 """
 
 from __future__ import annotations
@@ -47,11 +47,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from taskboard.conf import conf
-from taskboard.exceptions import NotAllowed
-from taskboard.operations import PERM_VIEW, require
-from taskboard.readmodels import stats
-from taskboard.web.api.auth import authenticate
-from taskboard.web.api.errors import AUTH_HINT, ApiError, error_response, unauthenticated
+from taskboard.operations import PERM_VIEW
+from taskboard.readmodels import queues, totals, workers
+from taskboard.web.auth import authorize
+from taskboard.web.errors import JsonError
 
 logger = structlog.get_logger("taskboard.monitoring")
 
@@ -65,7 +64,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        alive = stats.live_workers().count()
+        alive = workers.live_workers().count()
     except DatabaseError as exc:
         logger.warning("health check: database unavailable", error=str(exc))
         return JsonResponse({"status": "unavailable", "reason": "the database is not answering"}, status=503)
@@ -92,14 +91,14 @@ class TaskboardCollector:
         yield window
 
         runs = GaugeMetricFamily("taskboard_runs", "Open runs by task and status.", labels=["task", "status"])
-        for (task, status), n in sorted(stats.open_run_counts().items()):
+        for (task, status), n in sorted(totals.open_run_counts().items()):
             runs.add_metric([task, status], n)
         yield runs
 
         finished = GaugeMetricFamily("taskboard_runs_finished",
                                      "Runs that finished within the window, by task and final status.",
                                      labels=["task", "status"])
-        for (task, status), n in sorted(stats.recent_finished(since).items()):
+        for (task, status), n in sorted(totals.recent_finished(since).items()):
             finished.add_metric([task, status], n)
         yield finished
 
@@ -107,13 +106,13 @@ class TaskboardCollector:
                                      "Attempts that ended within the window, by task and outcome "
                                      "(anything but succeeded is a failure of that error kind).",
                                      labels=["task", "outcome"])
-        for (task, outcome), n in sorted(stats.recent_attempts(since).items()):
+        for (task, outcome), n in sorted(totals.recent_attempts(since).items()):
             attempts.add_metric([task, outcome], n)
         yield attempts
 
         letters = GaugeMetricFamily("taskboard_dead_letters_open", "Unresolved dead letters by task.",
                                     labels=["task"])
-        for task, n in sorted(stats.dead_letters_open_by_task().items()):
+        for task, n in sorted(totals.dead_letters_open_by_task().items()):
             letters.add_metric([task], n)
         yield letters
 
@@ -121,13 +120,13 @@ class TaskboardCollector:
         oldest = GaugeMetricFamily("taskboard_queue_oldest_wait_seconds",
                                    "Seconds the oldest queued run has been waiting (0 when none).",
                                    labels=["queue"])
-        for queue, queue_stats in sorted(stats.queue_stats(now).items()):
-            depth.add_metric([queue], queue_stats.depth)
-            oldest.add_metric([queue], queue_stats.oldest_wait_seconds)
+        for queue, figures in sorted(queues.queue_stats(now).items()):
+            depth.add_metric([queue], figures.depth)
+            oldest.add_metric([queue], figures.oldest_wait_seconds)
         yield depth
         yield oldest
 
-        timings = stats.recent_timings(since)
+        timings = totals.recent_timings(since)
         yield _histogram("taskboard_run_duration_seconds",
                          "First start to finish of runs finished within the window (retries included).",
                          [(t.task, t.run_time) for t in timings])
@@ -135,10 +134,10 @@ class TaskboardCollector:
                          "Ready to first start of runs finished within the window.",
                          [(t.task, t.queue_wait) for t in timings])
 
-        workers = GaugeMetricFamily("taskboard_workers_alive",
-                                    "taskboard_worker processes with a fresh heartbeat.")
-        workers.add_metric([], stats.live_workers(now).count())
-        yield workers
+        alive = GaugeMetricFamily("taskboard_workers_alive",
+                                  "taskboard_worker processes with a fresh heartbeat.")
+        alive.add_metric([], workers.live_workers(now).count())
+        yield alive
 
 
 def _histogram(name: str, documentation: str, samples: list[tuple[str, float]]) -> HistogramMetricFamily:
@@ -159,26 +158,16 @@ def _le(bound: float) -> str:
 
 def render_metrics() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(TaskboardCollector())  # type: ignore[arg-type]
+    registry.register(TaskboardCollector())
     return generate_latest(registry)
-
-
-def _check_access(request: HttpRequest) -> None:
-    if conf.METRICS_PUBLIC:
-        return
-    user = authenticate(request)
-    if user is None:
-        raise unauthenticated(AUTH_HINT)
-    require(user, PERM_VIEW)
 
 
 @require_safe
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
-    try:
-        _check_access(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
-    except NotAllowed as exc:
-        return error_response(403, "forbidden", str(exc))
+    if not conf.METRICS_PUBLIC:
+        try:
+            authorize(request, PERM_VIEW)
+        except JsonError as exc:
+            return exc.response()
     return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -1,25 +1,36 @@
 """Fixtures and helpers for the JSON API, /metrics and command tests.
 
 Test modules take the fixtures with ``from tests.web.api.api_fixtures import *`` and import the
-helpers by name; the fixtures build on the user fixtures of ``tests/conftest.py``.
+helpers by name; the fixtures build on the user fixtures of ``tests/conftest.py``. The row
+factories (``make_run``, ``failed_run``, …) are those of ``tests/factories.py``, imported here
+for the modules that import them from this one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
-from taskboard import operations
-from taskboard.execution.runner import execute
-from taskboard.models import DeadLetter, Outcome, Status, TaskAttempt, TaskRun, WorkerNode
 from taskboard.operations import tokens
+from tests import factories
+from tests.factories import (  # noqa: F401 - helpers imported by name from this module
+    enqueue,
+    failed_run,
+    make_attempt,
+    make_dead_letter,
+    make_worker,
+    succeeded_run,
+)
 
 JSON = "application/json"
+
+# The API, metrics and command tests count runs per task: theirs are of taskboard.demo.noop
+# unless they say otherwise.
+make_run = partial(factories.make_run, task=factories.NOOP)
 
 # What ``from tests.web.api.api_fixtures import *`` brings in: the fixtures only (helpers are
 # imported by name). Star-importing keeps pytest able to find them without unused names.
@@ -54,57 +65,3 @@ def outsider_api(outsider: User) -> Client:
 
 def post_json(client: Client, url: str, body: Any = None, **extra: Any) -> Any:
     return client.post(url, body if body is not None else {}, content_type=JSON, **extra)
-
-
-def enqueue(name: str = "taskboard.demo.noop", **kwargs: Any) -> TaskRun:
-    return operations.enqueue(name, kwargs=kwargs)[0]
-
-
-def failed_run(message: str = "card declined") -> TaskRun:
-    """A run of taskboard.demo.fail executed in-process: failed, with an open dead letter."""
-    run = enqueue("taskboard.demo.fail", message=message)
-    execute(str(run.id))
-    run.refresh_from_db()
-    assert run.status == Status.FAILED
-    return run
-
-
-def succeeded_run() -> TaskRun:
-    run = enqueue("taskboard.demo.noop")
-    execute(str(run.id))
-    run.refresh_from_db()
-    assert run.status == Status.SUCCEEDED
-    return run
-
-
-def make_run(task: str = "taskboard.demo.noop", status: str = Status.QUEUED, *,
-             enqueued_at: datetime | None = None, queue: str = "default", **fields: Any) -> TaskRun:
-    """A run row written directly, for states that are slow to reach by executing."""
-    now = timezone.now()
-    return TaskRun.objects.create(task=task, status=status, queue=queue,
-                                  enqueued_at=enqueued_at or now, **fields)
-
-
-def make_attempt(run: TaskRun, number: int, outcome: str, *, finished_at: datetime | None = None,
-                 seconds: float = 1.0, exception: str = "builtins.ConnectionError",
-                 message: str = "reset") -> TaskAttempt:
-    finished_at = finished_at or timezone.now()
-    return TaskAttempt.objects.create(
-        run=run, task=run.task, number=number, outcome=outcome,
-        exception="" if outcome == Outcome.SUCCEEDED else exception,
-        message="" if outcome == Outcome.SUCCEEDED else message,
-        started_at=finished_at - timedelta(seconds=seconds), finished_at=finished_at,
-    )
-
-
-def make_dead_letter(run: TaskRun, *, created_at: datetime | None = None) -> DeadLetter:
-    return DeadLetter.objects.create(run=run, task=run.task, reason="permanent error: boom",
-                                     created_at=created_at or timezone.now())
-
-
-def make_worker(*, seconds_ago: float = 0.0, stopped: bool = False, name: str = "w1") -> WorkerNode:
-    now = timezone.now()
-    return WorkerNode.objects.create(
-        id=name, hostname=f"host-{name}", pid=100, queues=["default"],
-        last_seen=now - timedelta(seconds=seconds_ago), stopped_at=now if stopped else None,
-    )

@@ -18,8 +18,9 @@ from tests.web.api.api_fixtures import JSON, failed_run
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(max_examples=150, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+# How many examples is the profile's (tests/conftest.py: fast by default, thorough in CI). The
+# function-scoped fixtures (clients, rows) are shared by the examples on purpose.
+FUZZ = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 json_leaves = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
                | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20))
@@ -123,8 +124,7 @@ list_queries = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=100, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@FUZZ
 @given(query=list_queries)
 def test_list_queries_never_fail_hard(operator_api: Client, query: dict[str, str]) -> None:
     for url in ("/api/runs/", "/api/dead-letters/"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from taskboard.models import DeadLetter, Status
+from taskboard.models import DeadLetter, Resolution, Status
 from tests.web.api.api_fixtures import *  # noqa: F403 - pytest fixtures
 from tests.web.api.api_fixtures import failed_run, make_run
 
@@ -36,7 +36,7 @@ def test_stats_counts(viewer_api: Client) -> None:
 
 def test_stats_do_not_count_resolved_dead_letters(viewer_api: Client) -> None:
     run = failed_run()
-    DeadLetter.objects.filter(run=run).get().resolve("discarded", "test")
+    DeadLetter.objects.filter(run=run).get().resolve(Resolution.DISCARDED, "test")
     assert viewer_api.get("/api/stats/").json()["dead_letters_open"] == 0
 
 

@@ -52,7 +52,7 @@ def test_confirmed_answer_updates_the_list_and_closes_the_dialog(operator_client
 
 
 def test_whole_filter_scope_reaches_beyond_the_page(operator_client, make_failed, monkeypatch):
-    monkeypatch.setattr("taskboard.readmodels.queries.PAGE_SIZE", 1)
+    monkeypatch.setattr("taskboard.readmodels.paging.PAGE_SIZE", 1)
     wanted = [make_failed(task="taskboard.demo.flaky", kwargs={"fail_times": 0}) for _ in range(3)]
     other = make_failed(task="taskboard.demo.fail")
     url = f"{BULK}?task=taskboard.demo.flaky"

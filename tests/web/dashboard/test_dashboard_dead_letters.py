@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from taskboard.models import DeadLetter, Resolution
-from taskboard.readmodels import queries
+from taskboard.readmodels import paging
 
 
 def letters(response):
@@ -59,7 +59,7 @@ def test_resolved_tab_shows_who_what_and_the_new_run(viewer_client, make_failed,
 
 
 def test_keyset_pages_do_not_repeat_entries(operator_client, make_failed, monkeypatch):
-    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     runs = [make_failed(ago=i) for i in range(5)]
     seen, url = [], "/dashboard/dead-letters/"
     while url:

@@ -9,11 +9,11 @@ import pytest
 from django.utils import timezone
 
 from taskboard.models import Outcome, Status
-from taskboard.readmodels import queries
+from taskboard.readmodels import failures
 
 
 def groups():
-    return {group.message: group for group in queries._failure_groups(timezone.now(), None, "recent")}
+    return {group.message: group for group in failures._failure_groups(timezone.now(), None, "recent")}
 
 
 def test_messages_that_differ_only_in_numbers_form_one_group(make_failed):
@@ -53,9 +53,9 @@ def test_sparkline_puts_old_failures_left_and_new_ones_right(make_run, make_atte
 def test_closed_hours_are_served_from_the_cache(make_run, make_attempt, django_assert_num_queries):
     make_attempt(make_run(Status.FAILED), finished_at=timezone.now() - timedelta(hours=5))
     now = timezone.now()
-    queries.failure_stats(None, now)
+    failures.failure_stats(None, now)
     with django_assert_num_queries(2):  # the cached hours, then the live last two hours
-        stats = queries.failure_stats(None, now)
+        stats = failures.failure_stats(None, now)
     assert [group.count_7d for group in stats.values()] == [1]
 
 
@@ -74,7 +74,7 @@ def test_recovered_share_counts_finished_runs_that_succeeded_later(make_run, mak
 def test_task_filter(make_failed):
     make_failed("a", task="taskboard.demo.fail")
     make_failed("b", task="taskboard.demo.flaky")
-    rows = queries._failure_groups(timezone.now(), "taskboard.demo.flaky", "recent")
+    rows = failures._failure_groups(timezone.now(), "taskboard.demo.flaky", "recent")
     assert [group.message for group in rows] == ["b"]
 
 
@@ -82,7 +82,7 @@ def test_frequent_order_puts_the_busiest_group_first(make_failed):
     make_failed("rare")
     make_failed("common 1")
     make_failed("common 2")
-    rows = queries._failure_groups(timezone.now(), None, "frequent")
+    rows = failures._failure_groups(timezone.now(), None, "frequent")
     assert rows[0].count_24h == 2
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from taskboard.models import Outcome, Status, WorkerNode
-from taskboard.readmodels import queries
+from taskboard.readmodels import counts, overview
 from taskboard.transport import cluster as transport_cluster
 
 
@@ -32,7 +32,7 @@ def test_counts_runs_by_status(viewer_client, make_run):
 
 
 def test_status_counts_are_bounded(viewer_client, make_run, monkeypatch):
-    monkeypatch.setattr(queries, "PANEL_COUNT_BOUND", 2)
+    monkeypatch.setattr(counts, "PANEL_COUNT_BOUND", 2)
     for _ in range(3):
         make_run(Status.QUEUED)
     assert tile(panel(viewer_client, "stats"), "queued") == "2+"
@@ -50,11 +50,21 @@ def test_stats_panel_polls_every_two_seconds_while_visible(viewer_client, db):
 
 
 def test_queue_panel_shows_depth_and_age_of_the_oldest_waiting_run(viewer_client, make_run):
-    make_run(Status.QUEUED, dispatched_at=timezone.now() - timedelta(minutes=7))
+    make_run(Status.QUEUED, ago=7 * 60, dispatched_at=timezone.now() - timedelta(minutes=7))
     make_run(Status.QUEUED, dispatched_at=timezone.now())
     content = panel(viewer_client, "queues")
     assert '&amp;status=queued">2</a>' in content
     assert "7 min ago" in content
+
+
+def test_queue_panel_age_is_since_ready_not_since_the_last_push(viewer_client, make_run):
+    make_run(Status.QUEUED, ago=7 * 60, dispatched_at=timezone.now())  # re-pushed just now
+    assert "7 min ago" in panel(viewer_client, "queues")
+
+
+def test_queue_panel_age_of_a_delayed_run_starts_at_its_run_after(viewer_client, make_run):
+    make_run(Status.QUEUED, ago=60 * 60, run_after=timezone.now() - timedelta(minutes=7))
+    assert "7 min ago" in panel(viewer_client, "queues")
 
 
 def test_queue_panel_survives_a_broker_error(viewer_client, db, monkeypatch):
@@ -78,7 +88,7 @@ def test_charts_count_attempts_of_the_last_hour_per_minute(make_run, make_attemp
     run = make_run(Status.SUCCEEDED)
     make_attempt(run, outcome=Outcome.SUCCEEDED)
     make_attempt(run, number=2, finished_at=timezone.now() - timedelta(hours=2))
-    hour, day = queries.charts()
+    hour, day = overview.charts()
     assert (len(hour.buckets), hour.total, day.total) == (60, 1, 2)
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from taskboard.models import Status, TaskRun
-from taskboard.readmodels import queries
+from taskboard.readmodels import counts, paging
 from tests.web.conftest import HTMX
 
 
@@ -91,7 +91,7 @@ def test_invalid_filter_values_are_ignored(viewer_client, make_run):
 
 
 def test_older_page_continues_without_duplicates(viewer_client, make_run, monkeypatch):
-    monkeypatch.setattr(queries, "PAGE_SIZE", 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 3)
     runs = [make_run(ago=i) for i in range(7)]  # runs[0] is the newest
     first = viewer_client.get("/dashboard/runs/")
     second = viewer_client.get(f"/dashboard/runs/?after={cursor(first, 'after')}")
@@ -101,7 +101,7 @@ def test_older_page_continues_without_duplicates(viewer_client, make_run, monkey
 
 
 def test_runs_with_the_same_timestamp_page_by_id(viewer_client, make_run, monkeypatch):
-    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     at = make_run().enqueued_at
     for _ in range(3):
         make_run(enqueued_at=at)
@@ -112,7 +112,7 @@ def test_runs_with_the_same_timestamp_page_by_id(viewer_client, make_run, monkey
 
 
 def test_older_page_links_back_to_newer(viewer_client, make_run, monkeypatch):
-    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     runs = [make_run(ago=i) for i in range(4)]
     first = viewer_client.get("/dashboard/runs/")
     second = viewer_client.get(f"/dashboard/runs/?after={cursor(first, 'after')}")
@@ -126,8 +126,8 @@ def test_a_malformed_cursor_shows_the_first_page(viewer_client, make_run):
 
 
 def test_counts_are_bounded(viewer_client, make_run, monkeypatch):
-    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
-    monkeypatch.setattr(queries, "LIST_COUNT_BOUND", 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    monkeypatch.setattr(counts, "LIST_COUNT_BOUND", 3)
     for i in range(5):
         make_run(ago=i)
     assert "<b>3+</b> runs" in viewer_client.get("/dashboard/runs/").content.decode()

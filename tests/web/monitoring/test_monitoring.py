@@ -11,7 +11,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from taskboard.models import Outcome, Status
+from taskboard.models import Outcome, Resolution, Status
 from tests.web.api.api_fixtures import *  # noqa: F403 - pytest fixtures
 from tests.web.api.api_fixtures import (
     enqueue,
@@ -133,7 +133,7 @@ def test_metrics_query_budget(viewer_api: Client, django_assert_max_num_queries:
 
 def test_open_runs_by_task_and_status(viewer_api: Client) -> None:
     enqueue(), enqueue()
-    make_run(status=Status.SCHEDULED, run_after=timezone.now() + timedelta(hours=1))
+    make_run(task="taskboard.demo.noop", status=Status.SCHEDULED, run_after=timezone.now() + timedelta(hours=1))
     make_run(task="taskboard.demo.sleep", status=Status.RUNNING, attempts=1)
     make_run(task="taskboard.demo.flaky", status=Status.RETRYING, attempts=1)
     succeeded_run()
@@ -173,7 +173,7 @@ def test_attempts_by_task_and_outcome_in_the_window(viewer_api: Client) -> None:
 def test_open_dead_letters_by_task(viewer_api: Client) -> None:
     failed_run(), failed_run()
     resolved = make_dead_letter(make_run(task="taskboard.demo.flaky", status=Status.FAILED))
-    resolved.resolve("discarded", "test")
+    resolved.resolve(Resolution.DISCARDED, "test")
     assert series(scrape(viewer_api), "taskboard_dead_letters_open") == {labels(task="taskboard.demo.fail"): 2}
 
 

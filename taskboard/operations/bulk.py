@@ -1,0 +1,35 @@
+"""Verbs over many runs: one shared loop that applies a verb and collects what it skipped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.tasks.exceptions import InvalidTask
+
+from taskboard.exceptions import OperationError
+from taskboard.models import TaskRun
+from taskboard.operations.permissions import Actor
+
+# Bulk verbs act on at most this many rows per call; callers page through larger sets.
+BULK_LIMIT = 10_000
+
+type RunVerb = Callable[..., TaskRun]
+
+
+@dataclass
+class BulkResult:
+    done: list[TaskRun] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (run id, reason)
+
+
+def each(verb: RunVerb, run_ids: Iterable[uuid.UUID | str], user: Actor) -> BulkResult:
+    """Apply a verb to each run; a run it cannot apply to is skipped with the reason."""
+    outcome = BulkResult()
+    for run_id in run_ids:
+        try:
+            outcome.done.append(verb(run_id, user=user))
+        except (OperationError, InvalidTask, TaskRun.DoesNotExist) as exc:  # e.g. a changed signature
+            outcome.skipped.append((str(run_id), str(exc)))
+    return outcome

@@ -1,0 +1,114 @@
+"""``/api/runs/``: enqueue, list, read, cancel and replay runs.
+
+Endpoints are thin: ``ApiAuth`` checks the permission before anything is read, bodies go
+through ``body.read_body`` (size first, then strict validation), and the work is one
+``operations`` verb inside one transaction, so a request either fully happens or leaves no
+row behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.responses import Status as Reply
+
+from taskboard import operations
+from taskboard.models import Status, TaskRun
+from taskboard.operations import inputs
+from taskboard.readmodels.paging import run_pk
+from taskboard.readmodels.representations import run_to_dict, with_errors
+from taskboard.web.api.auth import CAN_CANCEL, CAN_ENQUEUE, CAN_REPLAY, CAN_VIEW
+from taskboard.web.api.body import body_schema, read_body
+from taskboard.web.api.listing import filtered, page_json
+from taskboard.web.api.schemas import (
+    DEFAULT_LIMIT,
+    ERRORS,
+    MAX_LIMIT,
+    EnqueueIn,
+    ErrorOut,
+    ReplayIn,
+    RunOut,
+    RunPage,
+)
+from taskboard.web.errors import JsonError
+from taskboard.web.requests import ApiRequest
+
+router = Router()
+
+
+def parse_run_id(run_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(run_id)
+    except ValueError:
+        raise JsonError(404, "not_found", f"no run {run_id[:64]!r}") from None
+
+
+def get_run(run_id: str) -> TaskRun:
+    """The run with the failed attempts its JSON lists; 404 when there is none."""
+    pk = parse_run_id(run_id)
+    run = with_errors(TaskRun.objects.filter(pk=pk)).first()
+    if run is None:
+        raise JsonError(404, "not_found", f"no run {pk}")
+    return run
+
+
+@router.post("/runs/", auth=CAN_ENQUEUE, response={201: RunOut, 200: RunOut, ERRORS: ErrorOut},
+             openapi_extra=body_schema(EnqueueIn), summary="Enqueue a run")
+def create_run(request: ApiRequest) -> Reply:
+    """201 with the new run; 200 with the existing run when ``idempotency_key`` was used before."""
+    payload = read_body(request, EnqueueIn)
+    run_after = inputs.parse_run_after(payload.run_after) if payload.run_after is not None else None
+    with transaction.atomic():
+        run, created = operations.enqueue(
+            payload.task, payload.args or [], payload.kwargs or {}, queue=payload.queue,
+            run_after=run_after, idempotency_key=payload.idempotency_key, user=request.auth,
+        )
+        body = run_to_dict(run)
+    return Reply(201 if created else 200, body)
+
+
+@router.get("/runs/", auth=CAN_VIEW, response={200: RunPage, ERRORS: ErrorOut}, summary="List runs")
+def list_runs(
+    request: HttpRequest,
+    status: Status | None = None,
+    task: str | None = None,
+    queue: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Newest first; pass ``next`` back as ``cursor`` for the following page."""
+    inputs.check_text(task, "task")
+    inputs.check_text(queue, "queue")
+    qs = filtered(TaskRun.objects.all(), status=status, task=task, queue=queue)
+    return page_json(with_errors(qs), "enqueued_at", cursor=cursor, pk=run_pk, limit=limit, item=run_to_dict)
+
+
+@router.get("/runs/{run_id}/", auth=CAN_VIEW, response={200: RunOut, ERRORS: ErrorOut}, summary="Get a run")
+def read_run(request: HttpRequest, run_id: str) -> dict[str, Any]:
+    return run_to_dict(get_run(run_id))
+
+
+@router.post("/runs/{run_id}/cancel/", auth=CAN_CANCEL, response={200: RunOut, ERRORS: ErrorOut},
+             summary="Cancel a run")
+def cancel_run(request: ApiRequest, run_id: str) -> dict[str, Any]:
+    """A waiting run is cancelled at once; a running one gets ``cancel_requested: true``."""
+    pk = parse_run_id(run_id)
+    with transaction.atomic():
+        run = operations.cancel(pk, user=request.auth)
+        return run_to_dict(get_run(str(run.pk)))
+
+
+@router.post("/runs/{run_id}/replay/", auth=CAN_REPLAY, response={201: RunOut, ERRORS: ErrorOut},
+             openapi_extra=body_schema(ReplayIn, required=False), summary="Replay a failed or cancelled run")
+def replay_run(request: ApiRequest, run_id: str) -> Reply:
+    """A new run (``replay_of`` = this run) with the same or the edited ``kwargs``."""
+    pk = parse_run_id(run_id)
+    payload = read_body(request, ReplayIn, required=False)
+    with transaction.atomic():
+        new_run = operations.replay(pk, kwargs=payload.kwargs, user=request.auth)
+        body = run_to_dict(new_run)
+    return Reply(201, body)

@@ -1,0 +1,12 @@
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from taskboard.models import TaskRun
+from tests import factories
+
+
+@pytest.fixture
+def make_run(db: Any) -> Callable[..., TaskRun]:
+    return factories.make_run
