@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from taskboard.backends import TaskboardTask
+    from taskboard.backend.task import TaskboardTask
 
 _tasks: dict[str, TaskboardTask] = {}
 

@@ -3,8 +3,8 @@
 ``runs`` (TaskRun and its transitions), ``attempts``, ``dead_letters``, ``nodes`` (worker
 supervisors), ``tokens`` (API tokens); ``choices`` holds the statuses and outcomes,
 ``backoff`` the retry delay a run carries, ``fingerprints`` how failures group, and ``sql``
-the vendor SQL of the hot path (``sqlitelock`` queues SQLite's writers). Imports only Django:
-every other package builds on this one.
+the vendor SQL of the hot path (``sqlitelock`` queues SQLite's writers). Imports only Django
+and ``taskboard.conf``: every other package builds on this one.
 """
 
 from taskboard.models.attempts import TaskAttempt

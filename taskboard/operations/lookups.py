@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.tasks import Task
 
-from taskboard.backends import TaskboardBackend
+from taskboard.backend.backend import TaskboardBackend
 from taskboard.exceptions import OperationError
 from taskboard.models import DeadLetter, TaskRun
 from taskboard.models.dead_letters import DeadLetterQuerySet

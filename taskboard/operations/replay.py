@@ -14,7 +14,7 @@ import structlog
 from django.db import transaction
 from django.db.models import QuerySet
 
-from taskboard.backends import resolve_task
+from taskboard.backend.backend import resolve_task
 from taskboard.exceptions import OperationError
 from taskboard.models import REPLAYABLE, DeadLetter, Resolution, TaskRun
 from taskboard.operations.bulk import BULK_LIMIT, BulkResult, each

@@ -3,16 +3,18 @@
 - ``paging``: the one keyset pagination (``Cursor``, ``Page``, ``keyset_page``), cursor tokens;
 - ``counts``: bounded counts (``BoundedCount``) for pages that must stay cheap;
 - ``cache``: a few seconds of shared cache for aggregates;
-- ``queues``: the configured queues, queue depth, the oldest ready run's wait;
-- ``workers``: worker liveness, nodes and what they run;
+- ``queues``: queue depth and the oldest ready run's wait (the configured queues come from
+  ``conf.configured_queues``);
+- ``workers``: nodes (liveness is ``WorkerNode.objects.alive``) and what they run;
 - ``totals``: runs by status and task, open dead letters, recent windows (API, metrics, CLI);
 - ``overview``: the overview page's charts and latest failures;
 - ``failures``: failure groups rolled up by fingerprint;
 - ``runs``: the list querysets;
-- ``representations``: JSON in and out for the API and the commands.
+- ``representations``: the run and dead-letter JSON of the API and the commands (input
+  parsing lives in ``operations.inputs``).
 
 Each figure (oldest wait, queue depth, worker liveness, the configured queues) has one
-definition here that the dashboard, the API, ``/metrics`` and the CLI all call.
+definition that the dashboard, the API, ``/metrics`` and the CLI all call.
 
 Imports ``models``, ``conf`` and ``transport`` (broker depth, cluster stats); never ``web``
 or ``operations``.

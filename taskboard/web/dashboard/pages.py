@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
@@ -32,7 +33,7 @@ from taskboard.readmodels import failures, queues, runs, totals, workers
 from taskboard.readmodels.cache import CACHE_SECONDS
 from taskboard.readmodels.counts import bounded_count, page_count
 from taskboard.readmodels.overview import charts, latest_failures
-from taskboard.readmodels.paging import Cursor, int_pk, keyset_page, run_pk
+from taskboard.readmodels.paging import Cursor, Page, int_pk, keyset_page, run_pk
 from taskboard.web.dashboard.forms import DeadLetterFilterForm, FailureFilterForm, ReplayArgumentsForm, RunFilterForm
 from taskboard.web.requests import HtmxHttpRequest
 
@@ -124,11 +125,18 @@ def overview_panel(request: HtmxHttpRequest, panel: str) -> HttpResponse:
 # --- runs -----------------------------------------------------------------------------------
 
 
+def requested_page[M: Model](request: HtmxHttpRequest, queryset: QuerySet[M], time_field: str,
+                              kind: Callable[[str], Any]) -> Page[M]:
+    """The keyset page the request's ``after``/``before`` cursor asks for (the first page
+    when it has none, or one that does not parse)."""
+    return keyset_page(queryset, time_field, after=Cursor.decode(request.GET.get("after"), kind),
+                       before=Cursor.decode(request.GET.get("before"), kind))
+
+
 def run_list_context(request: HtmxHttpRequest) -> dict[str, Any]:
     form = RunFilterForm(request.GET or None, tasks=registry.names(), queues=queues.configured_queues())
     matching = form.filter(runs.run_list_queryset())
-    page = keyset_page(matching, "enqueued_at", after=Cursor.decode(request.GET.get("after"), run_pk),
-                       before=Cursor.decode(request.GET.get("before"), run_pk))
+    page = requested_page(request, matching, "enqueued_at", run_pk)
     return {"nav": "runs", "form": form, "page": page, "count": page_count(page, matching),
             "bulk_actions": permitted(request, RUN_BULK_ACTIONS)}
 
@@ -231,9 +239,7 @@ def dead_letter_context(request: HtmxHttpRequest) -> dict[str, Any]:
     form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
     resolved = form.resolved
     letters = form.filter(runs.dead_letter_queryset(resolved))
-    page = keyset_page(letters, "resolved_at" if resolved else "created_at",
-                       after=Cursor.decode(request.GET.get("after"), int_pk),
-                       before=Cursor.decode(request.GET.get("before"), int_pk))
+    page = requested_page(request, letters, "resolved_at" if resolved else "created_at", int_pk)
     return {"nav": "dead-letters", "form": form, "resolved": resolved, "page": page,
             "count": page_count(page, letters), "ui_limit": UI_BULK_LIMIT,
             "bulk_actions": permitted(request, DEAD_LETTER_BULK_ACTIONS)}
