@@ -32,18 +32,16 @@ from taskboard.exceptions import NotAllowed, OperationError
 from taskboard.models import Status, TaskRun
 from taskboard.readmodels import failures, paging
 from taskboard.readmodels.counts import bounded_count
-from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm, parse_ids
-from taskboard.web.dashboard.pages import (
+from taskboard.web.dashboard.common import (
     DEAD_LETTER_BULK_ACTIONS,
     RUN_BULK_ACTIONS,
     UI_BULK_LIMIT,
     BulkAction,
-    dead_letter_context,
-    render_run,
-    run_context,
-    run_list_context,
     staff_view,
 )
+from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm, parse_ids
+from taskboard.web.dashboard.pages import dead_letter_context
+from taskboard.web.dashboard.run_pages import render_run, run_context, run_list_context
 from taskboard.web.requests import HtmxHttpRequest
 
 DEAD_LETTERS_CHANGED = "taskboard:dead-letters-changed"

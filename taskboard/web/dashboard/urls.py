@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from taskboard.web.dashboard import actions
+from taskboard.web.dashboard import actions, run_pages
 from taskboard.web.dashboard import pages as dashboard
 
 app_name = "taskboard"
@@ -12,11 +12,11 @@ FINGERPRINT = r"(?P<fingerprint>[0-9a-f]{1,16})"
 urlpatterns = [
     path("", dashboard.overview, name="overview"),
     path("panels/<slug:panel>/", dashboard.overview_panel, name="panel"),
-    path("runs/", dashboard.run_list, name="runs"),
+    path("runs/", run_pages.run_list, name="runs"),
     path("runs/bulk/", actions.runs_bulk, name="runs-bulk"),
-    path("runs/<uuid:run_id>/", dashboard.run_detail, name="run"),
-    path("runs/<uuid:run_id>/progress/", dashboard.run_progress, name="run-progress"),
-    path("runs/<uuid:run_id>/row/", dashboard.run_row, name="run-row"),
+    path("runs/<uuid:run_id>/", run_pages.run_detail, name="run"),
+    path("runs/<uuid:run_id>/progress/", run_pages.run_progress, name="run-progress"),
+    path("runs/<uuid:run_id>/row/", run_pages.run_row, name="run-row"),
     path("runs/<uuid:run_id>/cancel/", actions.run_cancel, name="run-cancel"),
     path("runs/<uuid:run_id>/replay/", actions.run_replay, name="run-replay"),
     path("runs/<uuid:run_id>/replay-edited/", actions.run_replay_edited, name="run-replay-edited"),
