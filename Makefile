@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat .python-version)
+# The browser tests' JavaScript tools (axe-core), pinned in package-lock.json; like the venv,
+# reinstalled when the lock changes. npm ci starts from an empty node_modules every time.
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test venv node lint bench clean
 
 $(STAMP): requirements.lock .python-version
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || \
@@ -14,11 +17,18 @@ $(STAMP): requirements.lock .python-version
 
 venv: $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm (for axe-core in the browser tests)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+node: $(NODE_STAMP)
+
 run: venv
 	$(VENV)/bin/python manage.py migrate --noinput
 	exec $(VENV)/bin/python manage.py taskboard_serve
 
-test: venv
+test: venv node
 	$(VENV)/bin/python manage.py check --fail-level WARNING
 	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -31,4 +41,4 @@ bench: venv
 	$(VENV)/bin/python -m bench.throughput --rounds 3
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

@@ -1,8 +1,8 @@
 """Django admin for taskboard: a read-only history with the operator verbs as admin actions.
 
 Runs, attempts and dead letters are never added or edited here (history is not rewritten);
-replay, cancel and discard call ``taskboard.operations`` as the logged-in user, exactly like
-the dashboard. Changelists stay cheap on big tables: counts are bounded, and the task and
+replay, cancel, discard, retry now and run now call ``taskboard.operations`` as the
+logged-in user, exactly like the dashboard. Changelists stay cheap on big tables: counts are bounded, and the task and
 queue filters list known names instead of running ``SELECT DISTINCT`` over the table.
 """
 
@@ -108,6 +108,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_discard_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(operations.PERM_DISCARD)
 
+    def has_retry_now_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_RETRY_NOW)
+
+    def has_run_now_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_RUN_NOW)
+
     def run_bulk(self, request: HttpRequest, verb: str, action: Callable[[], operations.BulkResult]) -> None:
         """Run a bulk verb and report what it did and skipped (or why it was not allowed)."""
         try:
@@ -153,10 +159,10 @@ class TaskRunAdmin(ReadOnlyAdmin):
     search_fields = ("task", "last_error")
     search_help_text = "A run id, or text in the task name or last error."
     inlines = [TaskAttemptInline]
-    actions = ["replay_runs", "cancel_runs"]
+    actions = ["replay_runs", "cancel_runs", "retry_runs_now", "run_runs_now"]
     readonly_fields = ("dashboard",)
     fieldsets = (
-        (None, {"fields": ("id", "dashboard", "task", "queue", "priority", "status", "last_error")}),
+        (None, {"fields": ("id", "dashboard", "task", "queue", "backend", "priority", "status", "last_error")}),
         ("Arguments and result", {"fields": ("args", "kwargs", "result", "checkpoint")}),
         ("Execution", {"fields": ("attempts", "max_attempts", "timeout", "backoff", "progress", "progress_message",
                                   "cancel_requested", "cancel_requested_by", "worker")}),
@@ -198,6 +204,16 @@ class TaskRunAdmin(ReadOnlyAdmin):
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[TaskRun]) -> None:
         ids = list(queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
         self.run_bulk(request, "Cancelled (or asked to stop):", lambda: operations.cancel_many(ids, user=request.user))
+
+    @admin.action(description="Retry selected runs now (retrying)", permissions=["retry_now"])
+    def retry_runs_now(self, request: HttpRequest, queryset: QuerySet[TaskRun]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
+        self.run_bulk(request, "Queued now:", lambda: operations.retry_now_many(ids, user=request.user))
+
+    @admin.action(description="Run selected runs now (scheduled)", permissions=["run_now"])
+    def run_runs_now(self, request: HttpRequest, queryset: QuerySet[TaskRun]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[: operations.BULK_LIMIT])
+        self.run_bulk(request, "Queued now:", lambda: operations.run_now_many(ids, user=request.user))
 
 
 @admin.register(TaskAttempt)
@@ -257,8 +273,8 @@ class WorkerNodeAdmin(ReadOnlyAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "revoked_at", "active")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_display = ("prefix", "name", "user", "created_at", "last_used_at", "expires_at", "revoked_at", "active")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), ("expires_at", admin.EmptyFieldListFilter))
     search_fields = ("prefix", "name", "user__username")
     readonly_fields = ("user", "prefix", "created_at", "last_used_at", "revoked_at")
     exclude = ("key_hash",)

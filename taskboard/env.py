@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import zoneinfo
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -111,3 +111,52 @@ def env_time_zone(name: str, default: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise EnvError(f"{name}={value!r} is not a known time zone (use an IANA name such as UTC)") from None
     return value
+
+
+def env_proxy_header(name: str) -> tuple[str, str] | None:
+    """``SECURE_PROXY_SSL_HEADER``: ``X-Forwarded-Proto=https`` (a header and the value that
+    means HTTPS; ``HTTP_X_FORWARDED_PROTO,https`` works too) as Django's
+    ``("HTTP_X_FORWARDED_PROTO", "https")``; None when unset."""
+    raw = _raw(name)
+    if raw is None:
+        return None
+    header, sep, value = raw.partition("=" if "=" in raw else ",")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or not all(c.isalnum() or c in "-_" for c in header):
+        raise EnvError(f"{name}={raw!r} is not HEADER=VALUE (e.g. X-Forwarded-Proto=https)")
+    meta = header.upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", value)
+
+
+LOCKOUT_PARAMETERS = frozenset({"username", "ip_address", "user_agent"})
+
+
+def env_lockout_parameters(name: str, default: str) -> list[str | list[str]]:
+    """django-axes' ``AXES_LOCKOUT_PARAMETERS``: comma-separated alternatives, each one
+    parameter or several joined by ``+`` (counted together): ``username+ip_address``."""
+    raw = env_str(name, default)
+    parsed: list[str | list[str]] = []
+    for alternative in raw.split(","):
+        names = [part.strip() for part in alternative.split("+")]
+        if not all(n in LOCKOUT_PARAMETERS for n in names):
+            raise EnvError(f"{name}={raw!r}: use {', '.join(sorted(LOCKOUT_PARAMETERS))}, "
+                           "joined by + (together) and , (either)")
+        parsed.append(names[0] if len(names) == 1 else names)
+    return parsed
+
+
+def env_overrides(prefix: str, defaults: Mapping[str, object]) -> dict[str, object]:
+    """``<prefix><KEY>`` variables for the keys of ``defaults``, each read as its default's
+    type (a bool, a number of seconds, a whole number at least 1); unset keys are left out."""
+    values: dict[str, object] = {}
+    for key, default in defaults.items():
+        name = f"{prefix}{key}"
+        if _raw(name) is None:
+            continue
+        if isinstance(default, bool):
+            values[key] = env_bool(name, default)
+        elif isinstance(default, float):
+            values[key] = env_float(name, default)
+        else:
+            values[key] = env_int(name, int(default), minimum=1)  # type: ignore[call-overload]
+    return values

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.utils.csp import CSP
 
+from taskboard.conf import DEFAULTS as TASKBOARD_DEFAULTS
 from taskboard.env import (
     EnvError,
     env_bool,
@@ -24,6 +27,9 @@ from taskboard.env import (
     env_float,
     env_int,
     env_list,
+    env_lockout_parameters,
+    env_overrides,
+    env_proxy_header,
     env_str,
     env_time_zone,
     env_url,
@@ -64,11 +70,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
     "taskboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Outside everything that reads a body (CSRF) or writes a private response.
+    "taskboard.web.middleware.ChunkedBodyMiddleware",
+    "taskboard.web.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "taskboard.urls"
@@ -241,33 +254,61 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
+# --- security: HTTPS, cookies, CSP, login throttling ----------------------------------------
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# Off by default (a fresh clone serves plain HTTP on 127.0.0.1); set behind TLS. Redirecting
+# to HTTPS makes the cookies HTTPS-only too unless they are set explicitly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SECURE_SSL_REDIRECT)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Only behind a proxy that sets this header itself (and strips it from clients' requests).
+SECURE_PROXY_SSL_HEADER = env_proxy_header("SECURE_PROXY_SSL_HEADER")
 
-def _taskboard_settings() -> dict[str, object]:
-    """TASKBOARD_<KEY> environment variables override taskboard.conf.DEFAULTS."""
-    from taskboard.conf import DEFAULTS
+# Django's own CSP. Scripts only from this origin: no inline scripts, no eval (htmx runs with
+# allowEval off; the API docs load django-ninja's bundled Swagger UI files). Styles likewise,
+# except style attributes (a progress bar's width): no <style> element may be injected.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
-    values: dict[str, object] = {}
-    for key, default in DEFAULTS.items():
-        name = f"TASKBOARD_{key}"
-        if os.environ.get(name, "") == "":
-            continue
-        if isinstance(default, bool):
-            values[key] = env_bool(name, default)
-        elif isinstance(default, float):
-            # Ranges are checked where the value is read (taskboard.conf), also for values
-            # set in code.
-            values[key] = env_float(name, default)
-        else:
-            values[key] = env_int(name, int(default), minimum=1)
-    return values
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for a user from one address (by
+# default), that pair is locked out for AXES_COOLOFF_MINUTES (0: until `manage.py axes_reset`),
+# on /accounts/login/ and the admin login alike; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+_cooloff_minutes = env_float("AXES_COOLOFF_MINUTES", 15.0, minimum=0.0)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None
+AXES_LOCKOUT_PARAMETERS = env_lockout_parameters("AXES_LOCKOUT_PARAMETERS", "username+ip_address")
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+# Log lockouts and failures with only the lockout parameters, and no start-up banner.
+AXES_VERBOSE = False
 
 
-TASKBOARD = _taskboard_settings()
+# TASKBOARD_<KEY> environment variables override taskboard.conf.DEFAULTS; ranges are
+# checked where a value is read (taskboard.conf), also for values set in code.
+TASKBOARD = env_overrides("TASKBOARD_", TASKBOARD_DEFAULTS)
 
 LOGGING = build_logging_config(
     json_output=env_choice("LOG_FORMAT", "console", {"console", "json"}) == "json",

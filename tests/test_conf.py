@@ -76,3 +76,45 @@ def test_a_bad_value_names_the_variable_and_what_is_expected(monkeypatch, reader
 def test_lists_drop_blank_items(monkeypatch):
     monkeypatch.setenv("TB_TEST_LIST", " a, ,b ,")
     assert env.env_list("TB_TEST_LIST", "x") == ["a", "b"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("X-Forwarded-Proto=https", ("HTTP_X_FORWARDED_PROTO", "https")),
+    ("HTTP_X_FORWARDED_PROTO,https", ("HTTP_X_FORWARDED_PROTO", "https")),
+    (" x-forwarded-ssl = on ", ("HTTP_X_FORWARDED_SSL", "on")),
+])
+def test_proxy_ssl_header_is_a_header_and_a_value(monkeypatch, raw, expected):
+    monkeypatch.setenv("TB_TEST_PROXY", raw)
+    assert env.env_proxy_header("TB_TEST_PROXY") == expected
+
+
+@pytest.mark.parametrize("raw", ["https", "=https", "X-Forwarded-Proto=", "X Forwarded=https"])
+def test_a_malformed_proxy_ssl_header_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("TB_TEST_PROXY", raw)
+    with pytest.raises(env.EnvError, match="TB_TEST_PROXY=.*HEADER=VALUE"):
+        env.env_proxy_header("TB_TEST_PROXY")
+
+
+def test_proxy_ssl_header_unset_is_none(monkeypatch):
+    monkeypatch.delenv("TB_TEST_PROXY", raising=False)
+    assert env.env_proxy_header("TB_TEST_PROXY") is None
+
+
+def test_lockout_parameters_combine_with_plus_and_alternate_with_comma(monkeypatch):
+    monkeypatch.setenv("TB_TEST_LOCK", "username+ip_address, user_agent")
+    assert env.env_lockout_parameters("TB_TEST_LOCK", "ip_address") == [["username", "ip_address"], "user_agent"]
+    monkeypatch.setenv("TB_TEST_LOCK", "email")
+    with pytest.raises(env.EnvError, match="TB_TEST_LOCK='email'"):
+        env.env_lockout_parameters("TB_TEST_LOCK", "ip_address")
+
+
+def test_overrides_read_each_key_as_its_defaults_type(monkeypatch):
+    defaults = {"FLAG": False, "SECONDS": 1.5, "COUNT": 10, "UNSET": 3}
+    monkeypatch.setenv("TBX_FLAG", "yes")
+    monkeypatch.setenv("TBX_SECONDS", "2")
+    monkeypatch.setenv("TBX_COUNT", "7")
+    monkeypatch.delenv("TBX_UNSET", raising=False)
+    assert env.env_overrides("TBX_", defaults) == {"FLAG": True, "SECONDS": 2.0, "COUNT": 7}
+    monkeypatch.setenv("TBX_COUNT", "0")
+    with pytest.raises(env.EnvError, match="TBX_COUNT='0' must be at least 1"):
+        env.env_overrides("TBX_", defaults)

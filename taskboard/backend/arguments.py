@@ -2,6 +2,8 @@
 
 Nothing is stored until the arguments pass; every refusal is an ``InvalidTaskArguments``
 (or ``BadInput`` for the API's and CLI's own fields) with a message that says what is wrong.
+Values that are not JSON are a ``NonJSONArguments``, which ``Task.enqueue`` turns back into
+Django's own ``TypeError``/``ValueError``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ from taskboard.exceptions import InvalidTaskArguments
 MAX_ARGUMENTS_BYTES = 512 * 1024
 
 
+class NonJSONArguments(InvalidTaskArguments):
+    """Arguments that are not JSON values; ``error`` is the ``TypeError``/``ValueError`` that
+    ``normalize_json`` (or the storability check) raised.
+
+    ``TaskboardBackend.enqueue`` re-raises ``error`` itself, as Django's contract asks of
+    ``Task.enqueue``; operator paths (API, CLI, dashboard) answer 400 with this message.
+    """
+
+    def __init__(self, error: TypeError | ValueError) -> None:
+        super().__init__(f"arguments must be JSON values: {error}")
+        self.error = error
+
+
 def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
     """JSON-normalise the arguments and check they bind to the task's signature."""
     if not isinstance(args, list | tuple):
@@ -29,7 +44,7 @@ def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], d
     try:
         (args, kwargs), encoded = to_json([list(args), dict(kwargs)], "arguments")
     except (TypeError, ValueError) as exc:
-        raise InvalidTaskArguments(f"arguments must be JSON values: {exc}") from None
+        raise NonJSONArguments(exc) from None
     if len(encoded) > MAX_ARGUMENTS_BYTES:
         raise InvalidTaskArguments(
             f"arguments are {len(encoded)} bytes of JSON, over the {MAX_ARGUMENTS_BYTES} limit"

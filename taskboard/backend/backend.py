@@ -18,10 +18,10 @@ from django.tasks.base import Task, TaskError
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from taskboard.backend import registry
-from taskboard.backend.arguments import validate_arguments
+from taskboard.backend.arguments import NonJSONArguments, validate_arguments
+from taskboard.backend.loading import as_taskboard_task, resolve_task, task_of_run
 from taskboard.backend.task import TaskboardTask
 from taskboard.exceptions import InvalidTaskArguments
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
@@ -64,7 +64,12 @@ class TaskboardBackend(BaseTaskBackend):
             registry.register(task)
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
-        run, _ = self.create_run(task, args, kwargs)
+        try:
+            run, _ = self.create_run(task, args, kwargs)
+        except NonJSONArguments as exc:
+            # Django's contract: arguments that are not JSON raise what normalize_json
+            # raises (TypeError/ValueError). Operators' paths keep the 400-able wrapper.
+            raise exc.error from None
         return self.to_result(run, task)
 
     def create_run(
@@ -75,6 +80,7 @@ class TaskboardBackend(BaseTaskBackend):
         *,
         queue: str | None = None,
         run_after: datetime | None = None,
+        priority: int | None = None,
         idempotency_key: str | None = None,
         replay_of: Any = None,
     ) -> tuple[TaskRun, bool]:
@@ -84,11 +90,12 @@ class TaskboardBackend(BaseTaskBackend):
         existing run of the same task, which is then returned unchanged.
         """
 
-        if queue is not None or run_after is not None:
-            task = task.using(queue_name=queue, run_after=run_after)
+        if queue is not None or run_after is not None or priority is not None:
+            # .using() validates them (an unknown queue, a priority outside -100…100).
+            task = task.using(queue_name=queue, run_after=run_after, priority=priority)
         self.validate_task(task)
-        if not isinstance(task, TaskboardTask):
-            raise InvalidTask("taskboard runs need a taskboard task")
+        # A plain Task routed here with .using(backend=…) runs with the default options.
+        options = as_taskboard_task(task)
         args, kwargs = validate_arguments(task, args, kwargs)
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
@@ -101,17 +108,18 @@ class TaskboardBackend(BaseTaskBackend):
 
         now = timezone.now()
         deferred = task.run_after is not None and task.run_after > now
-        policy = task.policy
+        policy = options.policy
         run = TaskRun(
             task=task.module_path,
             queue=task.queue_name,
+            backend=self.alias,
             priority=task.priority,
             status=Status.SCHEDULED if deferred else Status.QUEUED,
             args=args,
             kwargs=kwargs,
             max_attempts=policy.max_attempts,
             backoff=policy.backoff.as_dict(),
-            timeout=task.effective_timeout,
+            timeout=options.effective_timeout,
             enqueued_at=now,
             run_after=task.run_after,
             # Set for the push that on_commit makes; a run whose push never happens is
@@ -129,13 +137,11 @@ class TaskboardBackend(BaseTaskBackend):
             # A concurrent request with the same key won the race.
             return TaskRun.objects.get(task=task.module_path, idempotency_key=idempotency_key), False
         if not deferred:
-            run_id = run.id
-            transaction.on_commit(lambda: push.push(run_id, run.queue), robust=True)
+            push_after_commit(run)
         task_enqueued.send(type(self), task_result=self.to_result(run, task))
         return run, True
 
     def get_result(self, result_id: str) -> TaskResult:
-
         try:
             run = TaskRun.objects.get(pk=uuid.UUID(str(result_id)))
         except (ValueError, TaskRun.DoesNotExist):
@@ -144,8 +150,8 @@ class TaskboardBackend(BaseTaskBackend):
 
     def to_result(self, run: TaskRun, task: Task | None = None,
                   attempts: list[TaskAttempt] | None = None) -> TaskResult:
-        """The ``TaskResult`` of a run; pass ``attempts`` (its attempt rows) when already known."""
-
+        """The ``TaskResult`` of a run, equal to the one ``enqueue`` returned while nothing
+        happened to it; pass ``attempts`` (its attempt rows) when already known."""
         if task is None:
             task = resolve_task(run.task)
             if task is None:
@@ -156,8 +162,7 @@ class TaskboardBackend(BaseTaskBackend):
         if run.status == "running":
             worker_ids.append(run.worker)  # the attempt in progress has no row yet
         result: TaskResult[Any, Any] = TaskResult(
-            task=task.using(queue_name=run.queue, run_after=run.run_after)
-            if run.run_after else task,
+            task=task_of_run(task, run),
             id=str(run.id),
             status=STATUS_MAP[run.status],
             enqueued_at=run.enqueued_at,
@@ -166,7 +171,7 @@ class TaskboardBackend(BaseTaskBackend):
             last_attempted_at=run.claimed_at,
             args=run.args,
             kwargs=run.kwargs,
-            backend=self.alias,
+            backend=run.backend,
             errors=[
                 TaskError(exception_class_path=a.exception, traceback=a.traceback or a.message)
                 for a in attempts if a.outcome != Outcome.SUCCEEDED
@@ -177,24 +182,8 @@ class TaskboardBackend(BaseTaskBackend):
         return result
 
 
-def import_task(path: str) -> TaskboardTask:
-    """The task object for a stored run's path (trusted: only we write it).
-
-    Raises what importing its module raises, whatever that is (a module may fail at import
-    with any exception), and ``LookupError`` when the path names no taskboard task.
-    """
-    task = registry.get(path)
-    if task is not None:
-        return task
-    candidate = import_string(path)
-    if not isinstance(candidate, TaskboardTask):
-        raise LookupError(f"{path} is not a taskboard task")
-    return candidate
-
-
-def resolve_task(path: str) -> TaskboardTask | None:
-    """``import_task``, or None when the task cannot be loaded for any reason."""
-    try:
-        return import_task(path)
-    except Exception:  # a read path (results, dashboard) shows the run without its task
-        return None
+def push_after_commit(run: TaskRun) -> None:
+    """Send a queued run's id to its broker once the caller's transaction commits; a push
+    that never happens is repeated by the clock (``dispatched_at`` grows old)."""
+    run_id, queue = run.pk, run.queue
+    transaction.on_commit(lambda: push.push(run_id, queue), robust=True)

@@ -25,7 +25,7 @@ from taskboard.conf import conf
 from taskboard.exceptions import TaskCancelled, TaskInterrupted, TaskTimedOut
 from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_interrupt
 from taskboard.execution.outbox import flush_at_exit, get_outbox
-from taskboard.execution.recording import Failure, build_attempt
+from taskboard.execution.recording import Failure, build_attempt, send_finished_for
 from taskboard.models import Status, TaskRun
 
 logger = structlog.get_logger("taskboard.execution.runner")
@@ -146,7 +146,8 @@ class Monitor:
             attempt = build_attempt(control.run, control.number, control.started,
                                     Failure(exc, kind_of_interrupt(exc), ""))
             attempt.message += " (the handler did not stop; its worker process was ended)"
-            control.run.settle_failure(attempt)
+            if control.run.settle_failure(attempt):
+                send_finished_for(control.run)
         flush_at_exit(self.outbox)
         logger.error("handler ignored interrupt; ending worker process",
                      run_id=str(control.run.pk), attempt=control.number)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from django.tasks.base import Task
 
 from taskboard.backend.backend import TaskboardBackend
-from taskboard.backend.task import TaskboardTask
 from taskboard.conf import conf
 from taskboard.execution.recording import send_finished
 from taskboard.models import TaskAttempt, TaskRun
@@ -40,7 +40,7 @@ class Pending:
     result: Any
     statements: list[rowsql.Statement]
     backend: TaskboardBackend
-    task: TaskboardTask
+    task: Task
     prior: list[TaskAttempt] = field(default_factory=list)
     duration: float = 0.0
 

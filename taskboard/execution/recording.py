@@ -1,7 +1,10 @@
 """How an attempt is written down: its row, its outcome, and ``task_finished``.
 
-``Success``/``Failure`` are what calling a handler produced; ``build_attempt`` turns a failure
-into the ``TaskAttempt`` row that ``TaskRun.settle_failure`` stores.
+``Failure`` is what a failed call produced; ``build_attempt`` turns it into the ``TaskAttempt``
+row that ``TaskRun.settle_failure`` stores. ``task_finished`` is sent through
+``backend.finished``: ``send_finished`` for a run that ended in the worker,
+``send_finished_for`` for one that ended elsewhere (lease recovery, a dead worker process,
+the monitor giving up on a stuck handler).
 """
 
 from __future__ import annotations
@@ -11,22 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.tasks import TaskResultStatus
-from django.tasks.signals import task_finished
 from django.utils import timezone
 
-from taskboard.backend.backend import TaskboardBackend
+from taskboard.backend.finished import send_finished, send_finished_for
 from taskboard.backend.jsonvalues import to_json
-from taskboard.backend.task import TaskboardTask
-from taskboard.exceptions import PermanentError
 from taskboard.models import Outcome, TaskAttempt, TaskRun, fingerprint
 
-
-@dataclass(frozen=True, slots=True)
-class Success:
-    """The handler returned ``value`` (already checked to be JSON)."""
-
-    value: Any
+# Where the runner, the outbox, the monitor and the clock take them from.
+__all__ = ["Failure", "build_attempt", "exception_path", "json_result", "send_finished", "send_finished_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +53,12 @@ def build_attempt(run: TaskRun, number: int, started: float, failure: Failure) -
 
 
 def json_result(value: Any) -> Any:
+    """The handler's return value as plain JSON; ``TypeError``/``ValueError`` otherwise (the
+    runner records that as a permanent failure under the real exception class)."""
     try:
         value, _ = to_json(value, "result")
-    except (TypeError, ValueError) as exc:
-        raise PermanentError(f"the task returned a value that is not JSON: {exc}") from exc
+    except TypeError as exc:
+        raise TypeError(f"the task returned a value that is not JSON: {exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"the task returned a value that is not JSON: {exc}") from exc
     return value
-
-
-def send_finished(backend: TaskboardBackend, run: TaskRun, task: TaskboardTask,
-                  attempts: list[TaskAttempt]) -> None:
-    result = backend.to_result(run, task, attempts)
-    if result.status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED):
-        task_finished.send(type(backend), task_result=result)

@@ -2,8 +2,9 @@
 
 claim → call the task under the process's ``monitor`` → record the attempt → succeed (through
 the ``outbox`` when a cluster delivered the message), retry or dead-letter. A failed attempt
-ends in ``TaskRun.settle_failure`` at once; ``task_finished`` is sent once the outcome is
-committed. Nothing a task does (not even failing to import) escapes ``execute``.
+ends in ``TaskRun.settle_failure`` at once, inside the ``except`` block that caught it;
+``task_finished`` is sent once the outcome is committed. Nothing a task does (not even
+failing to import) escapes ``execute``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 import structlog
 from django.db import InterfaceError, OperationalError, connection
 from django.tasks import TaskResult
+from django.tasks.base import Task
 from django.tasks.signals import task_started
 from django.utils import timezone
 
-from taskboard.backend.backend import TaskboardBackend, import_task
+from taskboard.backend.backend import TaskboardBackend
+from taskboard.backend.loading import as_taskboard_task, import_task
 from taskboard.backend.task import TaskboardTask
 from taskboard.conf import conf
 from taskboard.exceptions import PermanentError, TaskInterrupted
@@ -26,13 +29,7 @@ from taskboard.execution.context import TaskboardContext
 from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_interrupt
 from taskboard.execution.monitor import get_monitor
 from taskboard.execution.outbox import Pending, get_outbox, settle, statements_of
-from taskboard.execution.recording import (
-    Failure,
-    Success,
-    build_attempt,
-    json_result,
-    send_finished,
-)
+from taskboard.execution.recording import Failure, build_attempt, json_result, send_finished
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.models import sql as rowsql
 from taskboard.models.nodes import process_identity
@@ -76,7 +73,7 @@ def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None,
 def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
     started = time.monotonic()
     try:
-        task = import_task(run.task)
+        task, backend = import_task(run)
     except Exception as exc:  # noqa: BLE001 - any import failure, not only ImportError
         # Retrying cannot fix a module that does not import: fail now, with its traceback,
         # instead of leaving the run claimed until its lease runs out.
@@ -87,7 +84,7 @@ def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
         logger.error("task not importable; dead-lettered", error=error.args[0][:200])
         return
 
-    backend: TaskboardBackend = task.get_backend()  # type: ignore[assignment]
+    runnable = as_taskboard_task(task)
     # Earlier attempts' rows (for TaskResult.errors); a first attempt has none to read.
     prior = list(run.attempt_set.all()) if number > 1 else []
     result = backend.to_result(run, task, prior)
@@ -97,41 +94,49 @@ def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
     monitor.active = control
     task_started.send(type(backend), task_result=result)
     logger.debug("attempt started", queue=run.queue)
-    outcome: Success | Failure
+    returned = False
     try:
-        outcome = Success(json_result(_call(task, run, control, result)))
+        try:
+            value = _call(runnable, run, control, result)
+        finally:
+            control.armed = False
+            monitor.active = None
+        returned = True
+        value = json_result(value)
+    # A failure is recorded, and task_finished sent, inside the except block: Django's
+    # FAILED log line takes its traceback from sys.exc_info().
     except TaskInterrupted as exc:
-        outcome = Failure(exc, kind_of_interrupt(exc), tb.format_exc())
         # The signal may have torn a database call in the task: start clean.
         connection.close()
-    except BaseException as exc:  # noqa: BLE001 - a worker records every failure
-        kind = Outcome.PERMANENT if isinstance(exc, PermanentError) else task.policy.classify(exc)
-        outcome = Failure(exc, kind, tb.format_exc())
-    finally:
-        control.armed = False
-        monitor.active = None
-
-    if isinstance(outcome, Success):
-        control.flush_progress(force=True)
-        attempt = TaskAttempt(
-            run=run, task=run.task, number=number, outcome=Outcome.SUCCEEDED,
-            started_at=run.claimed_at or timezone.now(), finished_at=timezone.now(), worker=run.worker,
-        )
-        pending = Pending(run=run, attempt=attempt, result=outcome.value,
-                          statements=run.success_statements(attempt, outcome.value),
-                          backend=backend, task=task, prior=prior,
-                          duration=time.monotonic() - started)
-        if defer:
-            if monitor.outbox.add(pending):
-                monitor.wake.set()
-        else:
-            settle([pending], [count for count, _ in rowsql.run(pending.statements)])
+        _record_failure(run, number, started, Failure(exc, kind_of_interrupt(exc), tb.format_exc()),
+                        backend, task, prior)
         return
-    _record_failure(run, number, started, outcome, backend, task, prior)
+    except BaseException as exc:  # noqa: BLE001 - a worker records every failure
+        # Once the handler returned, only its value can fail (not JSON): the same call would
+        # return it again, so that is permanent whatever the retry policy says.
+        permanent = returned or isinstance(exc, PermanentError)
+        kind = Outcome.PERMANENT if permanent else runnable.policy.classify(exc)
+        _record_failure(run, number, started, Failure(exc, kind, tb.format_exc()), backend, task, prior)
+        return
+
+    control.flush_progress(force=True)
+    attempt = TaskAttempt(
+        run=run, task=run.task, number=number, outcome=Outcome.SUCCEEDED,
+        started_at=run.claimed_at or timezone.now(), finished_at=timezone.now(), worker=run.worker,
+    )
+    pending = Pending(run=run, attempt=attempt, result=value,
+                      statements=run.success_statements(attempt, value),
+                      backend=backend, task=task, prior=prior,
+                      duration=time.monotonic() - started)
+    if defer:
+        if monitor.outbox.add(pending):
+            monitor.wake.set()
+    else:
+        settle([pending], [count for count, _ in rowsql.run(pending.statements)])
 
 
 def _record_failure(run: TaskRun, number: int, started: float, failure: Failure,
-                    backend: TaskboardBackend, task: TaskboardTask, prior: list[TaskAttempt]) -> None:
+                    backend: TaskboardBackend, task: Task, prior: list[TaskAttempt]) -> None:
     if isinstance(failure.error, LeaseLost):
         # Whoever declared the attempt lost recorded it; the run is not ours any more.
         logger.warning("attempt abandoned: lease lost")

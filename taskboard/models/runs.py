@@ -94,6 +94,9 @@ class TaskRun(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.CharField(max_length=255, help_text="Dotted path of the task function.")
     queue = models.CharField(max_length=64, default="default")
+    # The TASKS alias the run was enqueued through: its TaskResult names it, and a plain
+    # django.tasks Task routed here with .using(backend=…) is executed by that backend.
+    backend = models.CharField(max_length=100, default="default")
     priority = models.SmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
 
@@ -332,6 +335,13 @@ class TaskRun(models.Model):
             status=Status.CANCELLED, cancel_requested=True, cancel_requested_by=by,
             finished_at=now,
         )
+
+    def start_now(self, waiting: Status) -> bool:
+        """An operator's "Retry now" / "Run now": a run still ``waiting`` (retrying or
+        scheduled) is queued at once, skipping the rest of its backoff or delay. The caller
+        pushes it after commit; ``dispatched_at`` lets the clock re-push a lost message."""
+        now = timezone.now()
+        return self._transition([waiting], status=Status.QUEUED, run_after=now, dispatched_at=now)
 
     def request_cancel(self, by: str) -> bool:
         """Ask the worker running this run to stop; it records the cancelled attempt."""

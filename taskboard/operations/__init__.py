@@ -1,6 +1,7 @@
 """Operator verbs, shared verbatim by the dashboard, the admin, the JSON API and the commands.
 
-One module per verb (``enqueue``, ``cancel``, ``replay``, ``discard``, ``prune``), with the
+One module per verb (``enqueue``, ``cancel``, ``replay``, ``discard``, ``prune``,
+``retry_now``, ``run_now`` — the last two share ``waiting``), with the
 permission rule in ``permissions``, what verbs act on in ``lookups``, the loop of the bulk
 verbs in ``bulk``, API tokens in ``tokens`` and the parsing of operator input (API bodies,
 command options) in ``inputs``. Each verb checks the actor's permission (``user=None`` means
@@ -23,6 +24,8 @@ from taskboard.operations.permissions import (
     PERM_DISCARD,
     PERM_ENQUEUE,
     PERM_REPLAY,
+    PERM_RETRY_NOW,
+    PERM_RUN_NOW,
     PERM_VIEW,
     Actor,
     Operator,
@@ -31,6 +34,8 @@ from taskboard.operations.permissions import (
 )
 from taskboard.operations.prune import prune
 from taskboard.operations.replay import replay, replay_dead_letters, replay_many
+from taskboard.operations.retry_now import retry_now, retry_now_many
+from taskboard.operations.run_now import run_now, run_now_many
 
 __all__ = [
     "BULK_LIMIT",
@@ -38,6 +43,8 @@ __all__ = [
     "PERM_DISCARD",
     "PERM_ENQUEUE",
     "PERM_REPLAY",
+    "PERM_RETRY_NOW",
+    "PERM_RUN_NOW",
     "PERM_VIEW",
     "Actor",
     "BulkResult",
@@ -54,4 +61,8 @@ __all__ = [
     "replay_dead_letters",
     "replay_many",
     "require",
+    "retry_now",
+    "retry_now_many",
+    "run_now",
+    "run_now_many",
 ]

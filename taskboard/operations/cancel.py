@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Iterable
 
 import structlog
+from django.db import transaction
 
+from taskboard.backend.finished import send_finished_for
 from taskboard.exceptions import OperationError
 from taskboard.models import FINISHED, TaskRun
 from taskboard.operations.bulk import BulkResult, each
@@ -23,7 +25,11 @@ def cancel(run_id: uuid.UUID | str, *, user: Actor = None) -> TaskRun:
     run = get_run(run_id)
     # The status can move under us (a worker claims the run); two tries cover that race.
     for _ in range(3):
-        if run.cancel_waiting(by) or run.request_cancel(by):
+        cancelled = run.cancel_waiting(by)
+        if cancelled:
+            # It never started, so no worker reports its end (a running one's does).
+            transaction.on_commit(lambda: send_finished_for(run), robust=True)
+        if cancelled or run.request_cancel(by):
             logger.info("run cancel", run_id=str(run.pk), by=by, status=run.status)
             return run
         run.refresh_from_db()

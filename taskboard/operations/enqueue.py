@@ -18,16 +18,17 @@ logger = structlog.get_logger("taskboard.operations")
 
 
 def enqueue(name: str, args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
-            queue: str | None = None, run_after: datetime | None = None,
+            queue: str | None = None, run_after: datetime | None = None, priority: int | None = None,
             idempotency_key: str | None = None, user: Actor = None) -> tuple[TaskRun, bool]:
-    """Enqueue an allowlisted task by name. Returns ``(run, created)``."""
+    """Enqueue an allowlisted task by name; ``queue``, ``run_after`` and ``priority`` override
+    the task's (None keeps them). Returns ``(run, created)``."""
     require(user, PERM_ENQUEUE)
     task = registry.get(name)
     if task is None:
         raise UnknownTask(f"unknown task {name!r}; known tasks: {', '.join(registry.names())}")
     run, created = backend_of(task).create_run(
         task, list(args), kwargs if kwargs is not None else {},
-        queue=queue, run_after=run_after, idempotency_key=idempotency_key,
+        queue=queue, run_after=run_after, priority=priority, idempotency_key=idempotency_key,
     )
     if created:
         logger.info("run enqueued", run_id=str(run.pk), task=name, by=actor_name(user))

@@ -19,6 +19,10 @@ PERM_CANCEL = "taskboard.cancel_taskrun"
 PERM_REPLAY = "taskboard.replay_taskrun"
 PERM_ENQUEUE = "taskboard.enqueue_taskrun"
 PERM_DISCARD = "taskboard.discard_deadletter"
+# "Retry now" re-executes a failed run's work early, like a replay; "Run now" starts a
+# scheduled run before the time its enqueuer asked for, like an enqueue.
+PERM_RETRY_NOW = PERM_REPLAY
+PERM_RUN_NOW = PERM_ENQUEUE
 
 # A request's user (logged in or not); None is a trusted local caller.
 type Operator = User | AnonymousUser

@@ -14,7 +14,7 @@ import structlog
 from django.db import transaction
 from django.db.models import QuerySet
 
-from taskboard.backend.backend import resolve_task
+from taskboard.backend.loading import on_backend, resolve_task
 from taskboard.exceptions import OperationError
 from taskboard.models import REPLAYABLE, DeadLetter, Resolution, TaskRun
 from taskboard.operations.bulk import BULK_LIMIT, BulkResult, each
@@ -31,9 +31,11 @@ def replay(run_id: uuid.UUID | str, *, kwargs: dict[str, Any] | None = None,
     run = get_run(run_id)
     if run.status not in REPLAYABLE:
         raise OperationError(f"only failed or cancelled runs can be replayed; this one is {run.status}")
-    task = resolve_task(run.task)
-    if task is None:
+    loaded = resolve_task(run.task)
+    if loaded is None:
         raise OperationError(f"task {run.task} can no longer be imported; it cannot be replayed")
+    # Through the backend the run was enqueued with (a plain Task may have been routed there).
+    task = on_backend(loaded, run.backend)
     with transaction.atomic():
         new_run, _ = backend_of(task).create_run(
             task, run.args, run.kwargs if kwargs is None else kwargs,

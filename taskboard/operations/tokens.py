@@ -1,4 +1,4 @@
-"""API tokens: create, verify, revoke. Only a SHA-256 of a key is ever stored.
+"""API tokens: create, verify, revoke, optionally expire. Only a SHA-256 of a key is stored.
 
 A key is ``secrets.token_urlsafe(32)`` (256 bits), shown once by ``manage.py taskboard_token``.
 The row keeps its first characters (``prefix``) so operators can tell tokens apart and revoke
@@ -28,20 +28,24 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class TokenError(Exception):
-    """The presented key is unknown, revoked, or belongs to an inactive user."""
+    """The presented key is unknown, revoked, expired, or belongs to an inactive user."""
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
-    """Store a new token for ``user``; returns the row and the key (shown only once)."""
+def create_token(user: User, name: str = "", *, expires_in: timedelta | None = None) -> tuple[ApiToken, str]:
+    """Store a new token for ``user``, valid for ``expires_in`` (None: until revoked);
+    returns the row and the key (shown only once)."""
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise ValueError("a token must be valid for a positive time")
     key = secrets.token_urlsafe(32)
     while key.startswith("-"):  # `taskboard_token --revoke -Abc…` would read it as an option
         key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key)
+        user=user, name=name[:100], prefix=key[:PREFIX_LENGTH], key_hash=hash_key(key),
+        expires_at=timezone.now() + expires_in if expires_in is not None else None,
     )
     return token, key
 
@@ -53,6 +57,8 @@ def verify(key: str) -> ApiToken:
         raise TokenError("invalid token")
     if token.revoked_at is not None:
         raise TokenError("token revoked")
+    if token.is_expired():
+        raise TokenError("token expired; create a new one with manage.py taskboard_token")
     if not token.user.is_active:
         raise TokenError("token user is inactive")
     touch(token)
@@ -68,7 +74,8 @@ def touch(token: ApiToken) -> None:
 
 
 def matching(prefix: str, user: User | None = None) -> QuerySet[ApiToken]:
-    """Active tokens whose key starts with ``prefix`` (the stored prefix, or a whole key)."""
+    """Unrevoked tokens whose key starts with ``prefix`` (the stored prefix, or a whole key);
+    an expired one can still be revoked, which says so in the list."""
     qs = ApiToken.objects.filter(revoked_at__isnull=True).select_related("user")
     if len(prefix) > PREFIX_LENGTH:
         qs = qs.filter(key_hash=hash_key(prefix))

@@ -35,9 +35,11 @@ HOUR = timedelta(hours=1)
 WINDOW_HOURS = 168
 CLOSED_HOURS_TTL = 24 * 3600
 
-# The partial index ``attempt_failures`` is declared with exactly this condition; queries
-# that should use it must filter with it verbatim.
-FAILED_ATTEMPT = ~Q(outcome=Outcome.SUCCEEDED)
+# What counts as a failure: every attempt that did not succeed, except an operator's cancel,
+# which is a decision, not an error (it forms no failure group and is no failed attempt).
+# The partial index ``attempt_failures`` is declared with ``~Q(outcome=succeeded)``, the first
+# term here, so SQLite and PostgreSQL can still use it for queries filtering with this.
+FAILED_ATTEMPT = ~Q(outcome=Outcome.SUCCEEDED) & ~Q(outcome=Outcome.CANCELLED)
 
 # Aggregates count a column of the covering index (never NULL) rather than the primary key,
 # so PostgreSQL can answer them with index-only scans. (COUNT(*) cannot take a FILTER here.)
@@ -87,9 +89,10 @@ def hourly() -> TruncHour:
 
 
 def _failed_attempts(task: str | None, start: datetime, end: datetime | None = None) -> QuerySet[TaskAttempt]:
-    # Index attempt_failures (finished_at, fingerprint) WHERE outcome <> 'succeeded': an
-    # index-only range scan. The fingerprint hashes task, exception and the normalised
-    # message, so grouping by it is grouping by task x exception x message.
+    # Index attempt_failures (finished_at, fingerprint) WHERE outcome <> 'succeeded': a range
+    # scan (index-only once the index leaves cancels out too, as FAILED_ATTEMPT does). The
+    # fingerprint hashes task, exception and the normalised message, so grouping by it is
+    # grouping by task x exception x message.
     attempts = TaskAttempt.objects.filter(FAILED_ATTEMPT, finished_at__gte=start)
     if end is not None:
         attempts = attempts.filter(finished_at__lt=end)
@@ -201,7 +204,7 @@ def _add_recovery(groups: dict[str, FailureGroup], now: datetime) -> None:
 def group_summary(fingerprint: str) -> FailureGroup | None:
     """One group's counts and latest attempt, for its drill-down page."""
     now = timezone.now()
-    sample = (TaskAttempt.objects.filter(fingerprint=fingerprint).order_by("-finished_at")
+    sample = (TaskAttempt.objects.filter(FAILED_ATTEMPT, fingerprint=fingerprint).order_by("-finished_at")
               .only("task", "exception", "message", "outcome", "run_id", "traceback", "finished_at").first())
     if sample is None or not fingerprint:
         return None
@@ -221,7 +224,8 @@ def group_summary(fingerprint: str) -> FailureGroup | None:
 
 
 def _group_counts(fingerprint: str, now: datetime) -> dict[str, Any]:
-    return TaskAttempt.objects.filter(fingerprint=fingerprint, finished_at__gte=now - FAILURE_WINDOW).aggregate(
+    return TaskAttempt.objects.filter(FAILED_ATTEMPT, fingerprint=fingerprint,
+                                      finished_at__gte=now - FAILURE_WINDOW).aggregate(
         count_7d=Count("*"),
         count_24h=Count(COUNTED, filter=Q(finished_at__gte=now - timedelta(hours=24))),
         count_1h=Count(COUNTED, filter=Q(finished_at__gte=now - HOUR)),
@@ -230,7 +234,7 @@ def _group_counts(fingerprint: str, now: datetime) -> dict[str, Any]:
 
 
 def group_attempts(fingerprint: str) -> QuerySet[TaskAttempt]:
-    return (TaskAttempt.objects.filter(fingerprint=fingerprint).select_related("run")
+    return (TaskAttempt.objects.filter(FAILED_ATTEMPT, fingerprint=fingerprint).select_related("run")
             .only("id", "number", "outcome", "message", "finished_at", "started_at", "worker", "run_id",
                   "run__id", "run__status", "run__queue", "run__attempts", "run__max_attempts", "run__args",
                   "run__kwargs", "run__enqueued_at"))

@@ -1,5 +1,10 @@
 """The overview page's charts and latest failures (counts and queues: ``totals``, ``queues``).
 
+The charts count **runs** by the minute or hour they finished in, split by how they ended:
+succeeded, failed, cancelled. A run that needed three attempts is one run; an operator's
+cancel is not a failure. The failure rate is failed / (succeeded + failed): the share of the
+runs that ran to an outcome of their own that failed.
+
 Closed chart buckets never change, so they are computed once per bucket period and cached;
 only the current minute is read live.
 """
@@ -10,26 +15,37 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
-from taskboard.models import Outcome, TaskAttempt
+from taskboard.models import FINISHED, Status, TaskAttempt, TaskRun
 from taskboard.readmodels.cache import cached
-from taskboard.readmodels.failures import COUNTED, FAILED_ATTEMPT
+from taskboard.readmodels.failures import FAILED_ATTEMPT
 
-type Counts = dict[datetime, tuple[int, int]]  # bucket start -> (total, failed)
+type Tally = tuple[int, int, int]  # (succeeded, failed, cancelled)
+type Counts = dict[datetime, Tally]  # bucket start -> tally
 
 
 @dataclass
 class Bucket:
     start: datetime
-    total: int = 0
+    succeeded: int = 0
     failed: int = 0
+    cancelled: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.failed + self.cancelled
 
     @property
     def failure_rate(self) -> float:
-        return self.failed / self.total if self.total else 0.0
+        return rate(self.failed, self.succeeded)
+
+
+def rate(failed: int, succeeded: int) -> float:
+    decided = failed + succeeded
+    return failed / decided if decided else 0.0
 
 
 @dataclass
@@ -39,46 +55,58 @@ class Series:
     buckets: list[Bucket]
 
     @property
-    def total(self) -> int:
-        return sum(b.total for b in self.buckets)
+    def finished(self) -> int:
+        return sum(b.finished for b in self.buckets)
+
+    @property
+    def succeeded(self) -> int:
+        return sum(b.succeeded for b in self.buckets)
 
     @property
     def failed(self) -> int:
         return sum(b.failed for b in self.buckets)
 
     @property
+    def cancelled(self) -> int:
+        return sum(b.cancelled for b in self.buckets)
+
+    @property
     def per_minute(self) -> float:
         minutes = len(self.buckets) * self.step.total_seconds() / 60
-        return self.total / minutes if minutes else 0.0
+        return self.finished / minutes if minutes else 0.0
 
     @property
     def failure_rate(self) -> float:
-        return self.failed / self.total if self.total else 0.0
+        return rate(self.failed, self.succeeded)
 
 
-def _attempt_counts(start: datetime, end: datetime | None,
-                    trunc: Callable[..., TruncHour | TruncMinute]) -> Counts:
-    """(total, failed) attempts per bucket finished in [start, end)."""
-    # index attempt_outcome_time (outcome, finished_at): the IN list lets the database range
-    # scan each outcome instead of reading the whole table.
-    qs = TaskAttempt.objects.filter(outcome__in=list(Outcome.values), finished_at__gte=start)
+def _run_counts(start: datetime, end: datetime | None, trunc: Callable[..., TruncHour | TruncMinute],
+                task: str | None) -> Counts:
+    """Runs per bucket that finished in [start, end), by how they ended (index run_finished)."""
+    qs = TaskRun.objects.filter(finished_at__gte=start, status__in=FINISHED)
     if end is not None:
         qs = qs.filter(finished_at__lt=end)
+    if task:
+        qs = qs.filter(task=task)
     rows = (qs.annotate(bucket=trunc("finished_at", tzinfo=UTC)).values("bucket")
-            .annotate(total=Count("*"), failed=Count(COUNTED, filter=FAILED_ATTEMPT)).order_by())
-    return {row["bucket"]: (row["total"], row["failed"]) for row in rows}
+            .annotate(succeeded=Count("pk", filter=Q(status=Status.SUCCEEDED)),
+                      failed=Count("pk", filter=Q(status=Status.FAILED)),
+                      cancelled=Count("pk", filter=Q(status=Status.CANCELLED))).order_by())
+    return {row["bucket"]: (row["succeeded"], row["failed"], row["cancelled"]) for row in rows}
 
 
 def _series(title: str, step: timedelta, start: datetime, count: int, counts: Counts) -> Series:
-    buckets = []
-    for i in range(count):
-        total, failed = counts.get(start + step * i, (0, 0))
-        buckets.append(Bucket(start + step * i, total, failed))
+    buckets = [Bucket(start + step * i, *counts.get(start + step * i, (0, 0, 0))) for i in range(count)]
     return Series(title, step, buckets)
 
 
-def charts(now: datetime | None = None) -> list[Series]:
-    """Attempts per minute over the last hour and per hour over the last 24 hours.
+def _sum(tallies: list[Tally]) -> Tally:
+    return (sum(t[0] for t in tallies), sum(t[1] for t in tallies), sum(t[2] for t in tallies))
+
+
+def charts(now: datetime | None = None, task: str | None = None) -> list[Series]:
+    """Finished runs per minute over the last hour and per hour over the last 24 hours, of
+    every task or of one.
 
     The current hour is the sum of its minutes.
     """
@@ -87,13 +115,13 @@ def charts(now: datetime | None = None) -> list[Series]:
     hour = minute.replace(minute=0)
     first_minute = minute - timedelta(minutes=59)
     first_hour = hour - timedelta(hours=23)
-    closed_minutes = cached(f"chart-minutes-{minute.isoformat()}",
-                            lambda: _attempt_counts(first_minute, minute, TruncMinute), seconds=120)
-    closed_hours = cached(f"chart-hours-{hour.isoformat()}",
-                          lambda: _attempt_counts(first_hour, hour, TruncHour), seconds=7200)
-    minutes = {**closed_minutes, **_attempt_counts(minute, None, TruncMinute)}
-    current_hour = [counts for start, counts in minutes.items() if start >= hour]
-    hours = {**closed_hours, hour: (sum(c[0] for c in current_hour), sum(c[1] for c in current_hour))}
+    scope = task or ""
+    closed_minutes = cached(f"chart-minutes-{scope}-{minute.isoformat()}",
+                            lambda: _run_counts(first_minute, minute, TruncMinute, task), seconds=120)
+    closed_hours = cached(f"chart-hours-{scope}-{hour.isoformat()}",
+                          lambda: _run_counts(first_hour, hour, TruncHour, task), seconds=7200)
+    minutes = {**closed_minutes, **_run_counts(minute, None, TruncMinute, task)}
+    hours = {**closed_hours, hour: _sum([tally for start, tally in minutes.items() if start >= hour])}
     return [_series("Last hour", timedelta(minutes=1), first_minute, 60, minutes),
             _series("Last 24 hours", timedelta(hours=1), first_hour, 24, hours)]
 

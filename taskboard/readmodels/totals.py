@@ -21,6 +21,7 @@ from django.db.models import Count
 
 from taskboard.models import OPEN, DeadLetter, Outcome, Status, TaskAttempt, TaskRun
 from taskboard.readmodels.counts import BoundedCount, panel_count
+from taskboard.readmodels.tasks import ready_at
 
 # Rows read for the duration histograms; the newest finished runs win.
 RECENT_RUNS_LIMIT = 10_000
@@ -118,12 +119,9 @@ def recent_timings(since: datetime, limit: int = RECENT_RUNS_LIMIT) -> list[Timi
     for task, enqueued_at, run_after, started_at, finished_at in rows:
         if started_at is None or finished_at is None:  # excluded by the filter; for the type checker
             continue
-        # Ready since max(enqueued_at, run_after) (see ``queues``), but a run_after later than
-        # the first start is a retry's backoff, not the initial delay.
-        ready = max(enqueued_at, run_after) if run_after and run_after <= started_at else enqueued_at
         timings.append(Timing(
             task=task,
-            queue_wait=max(0.0, (started_at - ready).total_seconds()),
+            queue_wait=max(0.0, (started_at - ready_at(enqueued_at, run_after, started_at)).total_seconds()),
             run_time=max(0.0, (finished_at - started_at).total_seconds()),
         ))
     return timings

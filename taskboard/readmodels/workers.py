@@ -8,6 +8,7 @@ a node that has not stopped but missed its heartbeat is ``stale``.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from taskboard.models import Status, TaskRun, WorkerNode
+from taskboard.models.nodes import process_identity
 from taskboard.transport import cluster as transport_cluster
 
 logger = logging.getLogger("taskboard.dashboard")
@@ -102,10 +104,30 @@ def worker_rows(now: datetime | None = None, limit: int = 100) -> list[dict[str,
     ]
 
 
-def cluster_stats() -> list[dict[str, Any]] | None:
-    """django-q2's published cluster status; None when it cannot be read."""
+def cluster_stats(running: list[TaskRun] | None = None) -> list[dict[str, Any]] | None:
+    """django-q2's published cluster status, each with ``running`` (the runs its worker
+    processes hold now) and ``state``; None when it cannot be read.
+
+    django-q2 calls a cluster "Idle" whenever its internal queues are empty, which is the case
+    while its workers execute taskboard runs (a claimed message has left the queue). So the
+    state shown is "working" while any of its worker processes holds a running run, else
+    django-q2's own word. ``running`` may pass the running runs already read for the page.
+    """
     try:
-        return transport_cluster.cluster_stats()
+        stats = transport_cluster.cluster_stats()
     except Exception:  # noqa: BLE001 - an empty or broken cache must not break the page
         logger.warning("cluster stats unavailable", exc_info=True)
         return None
+    if stats:
+        holders = Counter(run.worker for run in running) if running is not None else running_workers()
+        for cluster in stats:
+            identities = {process_identity(pid, cluster["host"]) for pid in cluster["workers"]}
+            cluster["running"] = sum(holders[identity] for identity in identities)
+            cluster["state"] = "working" if cluster["running"] else str(cluster["status"]).lower()
+    return stats
+
+
+def running_workers(limit: int = 500) -> Counter[str]:
+    """How many running runs each worker identity (``host:pid``) holds."""
+    return Counter(TaskRun.objects.filter(status=Status.RUNNING).order_by()
+                   .values_list("worker", flat=True)[:limit])

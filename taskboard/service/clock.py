@@ -2,7 +2,8 @@
 
 ``tick()``:
 1. due ``scheduled``/``retrying`` runs become ``queued`` and are pushed;
-2. runs whose lease expired (their worker died) get a ``lost`` attempt, then retry or fail;
+2. runs whose lease expired (their worker died) get a ``lost`` attempt, then retry or fail
+   (``task_finished`` is sent for those that failed);
 3. queued runs that nobody claimed while their queue had idle workers and an empty broker
    queue are pushed again (the message was lost: Redis drops in-flight messages of a killed
    cluster; the ORM broker takes messages at dequeue).
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from taskboard.conf import conf
+from taskboard.execution.recording import send_finished_for
 from taskboard.models import Status, TaskRun, WorkerNode
 from taskboard.transport.cluster import queue_depth
 from taskboard.transport.push import push_many
@@ -69,17 +71,20 @@ def recover_lost(now: Any = None, queues: Iterable[str] | None = None) -> int:
     qs = TaskRun.objects.stale(now).order_by("lease_expires_at")
     if queues is not None:
         qs = qs.filter(queue__in=list(queues))
-    count = 0
     if not qs.exists():
         return 0
+    settled: list[TaskRun] = []
     with transaction.atomic():
         runs = _lock_batch(qs, conf.DISPATCH_BATCH)
         for run in runs:
             if run.declare_lost(now):
-                count += 1
+                settled.append(run)
                 logger.warning("attempt lost: lease expired", run_id=str(run.pk), task=run.task,
                                attempt=run.attempts, worker=run.worker, next=run.status)
-    return count
+    # After the commit: receivers of task_finished see the failed run as it is stored.
+    for run in settled:
+        send_finished_for(run)
+    return len(settled)
 
 
 def queue_capacity(now: Any = None) -> dict[str, int]:

@@ -1,7 +1,9 @@
 """Template helpers of the dashboard: badges, times, JSON and the small SVG charts.
 
 Everything that can carry user data goes through ``format_html``/autoescaping; the SVGs are
-built from numbers and escaped labels only.
+built from numbers and escaped labels only. User text (arguments, messages, names) also goes
+through ``visible_controls``, so bidi control characters show as escapes instead of silently
+reordering what the operator reads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,20 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 JSON_DISPLAY_LIMIT = 20_000
+
+# The Unicode Bidi_Control characters. A right-to-left override turns "invoice_exe.pdf" into
+# what reads as "invoice_fdp.exe"; in user content they are shown as their escape ("\u202e"),
+# which is also how JSON writes them, so a shown JSON value stays the same value.
+BIDI_CONTROLS = {ord(char): f"\\u{ord(char):04x}" for char in
+                 "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"}
+
+
+@register.filter(is_safe=True)  # the escapes add no HTML-special character
+def visible_controls(value: Any) -> str:
+    """``value`` with its bidi control characters shown as ``\u202e``-style escapes."""
+    if value is None:
+        return ""
+    return str(value).translate(BIDI_CONTROLS)
 
 
 @register.simple_tag
@@ -89,7 +105,7 @@ def when(value: datetime | None, relative: bool = True) -> SafeString | str:
 
 @register.filter
 def pretty_json(value: Any) -> str:
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    text = visible_controls(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str))
     if len(text) > JSON_DISPLAY_LIMIT:
         return text[:JSON_DISPLAY_LIMIT] + f"\n… ({len(text) - JSON_DISPLAY_LIMIT:,} more characters)"
     return text
@@ -100,7 +116,7 @@ def call_preview(run: Any, limit: int = 90) -> str:
     """``1, 'x', key=value`` — the arguments of a run on one line."""
     parts = [json.dumps(a, ensure_ascii=False, default=str) for a in run.args or []]
     parts += [f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in (run.kwargs or {}).items()]
-    text = ", ".join(parts)
+    text = visible_controls(", ".join(parts))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -111,12 +127,12 @@ def short_id(value: Any) -> str:
 
 @register.filter
 def task_name(path: str) -> str:
-    return path.rsplit(".", 1)[-1]
+    return visible_controls(path.rsplit(".", 1)[-1])
 
 
 @register.filter
 def task_module(path: str) -> str:
-    return path.rsplit(".", 1)[0] if "." in path else ""
+    return visible_controls(path.rsplit(".", 1)[0]) if "." in path else ""
 
 
 @register.filter
@@ -149,22 +165,23 @@ def sparkline(values: list[int], label: str = "") -> SafeString:
 
 @register.simple_tag
 def throughput_chart(series: Any) -> SafeString:
-    """Stacked bars (succeeded below, failed above) of one ``queries.Series``."""
+    """Stacked bars of finished runs (succeeded below, then failed, then cancelled) of one
+    ``readmodels.overview.Series``."""
     n, height = len(series.buckets), 60
-    peak = max((b.total for b in series.buckets), default=0) or 1
+    peak = max((b.finished for b in series.buckets), default=0) or 1
     bars = []
     for i, bucket in enumerate(series.buckets):
-        ok_h = round((bucket.total - bucket.failed) / peak * height, 2)
-        bad_h = round(bucket.failed / peak * height, 2)
-        title = f"{timezone.localtime(bucket.start):%H:%M} · {bucket.total:,} finished, {bucket.failed:,} failed"
-        if bucket.total:
-            title += f" ({percent(bucket.failure_rate)})"
-        x = i * 10 + 1
-        bars.append(
-            f'<g><title>{escape(title)}</title><rect class="hit" x="{x}" y="0" width="8" height="{height}"></rect>'
-            f'<rect class="ok" x="{x}" y="{round(height - ok_h, 2)}" width="8" height="{ok_h}"></rect>'
-            f'<rect class="bad" x="{x}" y="{round(height - ok_h - bad_h, 2)}" width="8" height="{bad_h}"></rect></g>')
-    label = escape(f"{series.title}: {series.total:,} finished, {series.failed:,} failed")
+        title = (f"{timezone.localtime(bucket.start):%H:%M} · {bucket.finished:,} runs finished: "
+                 f"{bucket.succeeded:,} succeeded, {bucket.failed:,} failed, {bucket.cancelled:,} cancelled")
+        x, top, rects = i * 10 + 1, float(height), []
+        for css, count in (("ok", bucket.succeeded), ("bad", bucket.failed), ("off", bucket.cancelled)):
+            h = round(count / peak * height, 2)
+            top = round(top - h, 2)
+            rects.append(f'<rect class="{css}" x="{x}" y="{top}" width="8" height="{h}"></rect>')
+        bars.append(f'<g><title>{escape(title)}</title><rect class="hit" x="{x}" y="0" width="8" '
+                    f'height="{height}"></rect>{"".join(rects)}</g>')
+    label = escape(f"{series.title}: {series.finished:,} runs finished, {series.failed:,} failed, "
+                   f"{series.cancelled:,} cancelled")
     return mark_safe(  # noqa: S308 - numbers and escaped text only
         f'<svg class="chart" viewBox="0 0 {n * 10} {height}" preserveAspectRatio="none" role="img" '
         f'aria-label="{label}">{"".join(bars)}</svg>')
@@ -172,15 +189,15 @@ def throughput_chart(series: Any) -> SafeString:
 
 @register.simple_tag
 def failure_rate_chart(series: Any) -> SafeString:
-    """Failure rate per bucket as bars on a 0–100 % scale."""
+    """Failure rate per bucket (failed / (succeeded + failed) runs) as bars on a 0–100 % scale."""
     n, height = len(series.buckets), 24
     bars = []
     for i, bucket in enumerate(series.buckets):
         h = round(bucket.failure_rate * height, 2)
-        title = escape(f"{timezone.localtime(bucket.start):%H:%M} · {percent(bucket.failure_rate)} failed")
+        title = escape(f"{timezone.localtime(bucket.start):%H:%M} · {percent(bucket.failure_rate)} of runs failed")
         bars.append(f'<rect x="{i * 10 + 1}" y="{round(height - h, 2)}" width="8" height="{h}">'
                     f'<title>{title}</title></rect>')
-    label = escape(f"{series.title}: failure rate {percent(series.failure_rate)}")
+    label = escape(f"{series.title}: {percent(series.failure_rate)} of runs failed")
     return mark_safe(  # noqa: S308 - numbers and escaped text only
         f'<svg class="chart rate" viewBox="0 0 {n * 10} {height}" preserveAspectRatio="none" role="img" '
         f'aria-label="{label}">{"".join(bars)}</svg>')

@@ -64,7 +64,7 @@ def cluster_stats() -> list[dict[str, Any]]:
 
 
 
-def run_cluster() -> None:
+def run_cluster(on_settled: guard.Settled | None = None) -> None:
     """Run one django-q2 cluster in this process until SIGTERM/SIGINT (``taskboard_cluster``).
 
     Used instead of ``qcluster``, whose main process returns right after starting the
@@ -72,11 +72,12 @@ def run_cluster() -> None:
     that join: waiting here explicitly makes a stop take as long as the running tasks. The
     cluster dies with its supervisor and settles dead workers' runs at once (see ``guard``);
     ``TASKBOARD_CLUSTER_GRACE`` (set by the supervisor) bounds the stop after the
-    supervisor is gone.
+    supervisor is gone. ``on_settled`` is called with each run a dead worker's settlement
+    changed (the caller sends ``task_finished``).
     """
     from django_q.cluster import Cluster
 
-    guard.install_death_hook()
+    guard.install_death_hook(on_settled)
     cluster = Cluster()  # installs SIGTERM/SIGINT handlers that stop the sentinel
     grace = float(os.environ.get("TASKBOARD_CLUSTER_GRACE") or 10.0)
     guard.watch_parent(lambda: cluster.stop_event,

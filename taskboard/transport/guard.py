@@ -46,12 +46,20 @@ def describe_exit(pid: int, exitcode: int | None) -> str:
     return f"worker process {pid} exited with status {exitcode}"
 
 
-def settle_dead_worker(pid: int, message: str) -> int:
+type Settled = Callable[[TaskRun], None]
+
+# What to do with each run a dead worker's settlement changed (``task_finished``, which
+# execution sends: transport may not import it); given to ``install_death_hook``.
+_on_settled: Settled | None = None
+
+
+def settle_dead_worker(pid: int, message: str, on_settled: Settled | None = None) -> int:
     """Record a ``lost`` attempt for every run worker process ``pid`` (of this host) was
     executing, and retry or dead-letter it per its policy; the number of runs settled.
 
     Only a run still ``running`` in the same attempt is changed (``settle_failure`` checks
     both), so a run the worker finished, or the clock already declared lost, is left alone.
+    ``on_settled`` is called with each run changed.
     """
     now = timezone.now()
     settled = 0
@@ -60,6 +68,8 @@ def settle_dead_worker(pid: int, message: str) -> int:
             settled += 1
             logger.warning("worker process died; attempt recorded lost", run_id=str(run.pk),
                            attempt=run.attempts, reason=message, next=run.status)
+            if on_settled is not None:
+                on_settled(run)
     return settled
 
 
@@ -67,7 +77,7 @@ def _report(pid: int | None, message_for: Callable[[int], str]) -> None:
     if pid is None:
         return
     try:
-        settle_dead_worker(pid, message_for(pid))
+        settle_dead_worker(pid, message_for(pid), _on_settled)
     except Exception:  # the guard loop must go on; the lease recovers the run later
         logger.exception("could not settle the run of a dead worker", pid=pid)
 
@@ -87,9 +97,12 @@ def _reincarnate(sentinel: Any, process: Any) -> None:
                                           f"timeout guard ({describe_exit(pid, process.exitcode)})")
 
 
-def install_death_hook() -> None:
+def install_death_hook(on_settled: Settled | None = None) -> None:
     """Wrap django-q2's ``Sentinel.reincarnate`` (in this process, before the cluster starts:
-    the sentinel is forked from it and inherits the class as patched)."""
+    the sentinel is forked from it and inherits the class as patched). ``on_settled`` is
+    called with each run a dead worker's settlement changed."""
+    global _on_settled
+    _on_settled = on_settled
     q_cluster.Sentinel.reincarnate = _reincarnate
 
 

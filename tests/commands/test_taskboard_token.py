@@ -91,3 +91,28 @@ def test_keys_never_start_with_a_dash_so_revoke_can_take_them(operator: User, mo
     assert key == "Kx9_plain-key"
     run("taskboard_token", "--revoke", key)
     assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()
+
+
+def test_expires_in_days(operator: User) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    out = run("taskboard_token", "operator", "--expires-in", "90")
+    token = ApiToken.objects.get()
+    assert token.expires_at is not None
+    assert timedelta(days=89) < token.expires_at - timezone.now() <= timedelta(days=90)
+    assert "expires" in out.out
+    assert "expires" in run("taskboard_token", "--list").out
+
+
+def test_without_expires_in_the_token_never_expires(operator: User) -> None:
+    run("taskboard_token", "operator")
+    assert ApiToken.objects.get().expires_at is None
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "soon", "nan", "inf", "99999999"])
+def test_bad_expires_in_is_an_error(operator: User, days: str) -> None:
+    with pytest.raises(CommandError, match="expires-in"):
+        run("taskboard_token", "operator", "--expires-in", days)
+    assert not ApiToken.objects.exists()

@@ -120,9 +120,52 @@ def browser(chromium_executable: str) -> Iterator[Any]:
             os.environ[ASYNC_UNSAFE] = previous
 
 
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="package")
+def axe_script(chromium_executable: str) -> str:
+    """axe-core's source (``npm ci`` from package-lock.json; ``make test`` installs it)."""
+    if not AXE_SCRIPT.is_file():
+        reason = f"{AXE_SCRIPT} is missing: run `make node` (npm ci) to install axe-core"
+        if os.environ.get("TASKBOARD_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"TASKBOARD_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return AXE_SCRIPT.read_text()
+
+
+# Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not
+# govern: an injected <script> element would be refused, as it should be.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary, html: n.html.slice(0, 300)})),
+  }));
+}"""
+
+
+def axe_violations(page: Any, source: str) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (all rules axe enables by default:
+    WCAG 2.x A and AA, and best practices)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(source)
+    violations: list[dict[str, Any]] = page.evaluate(AXE_RUN)
+    return violations
+
+
+def describe_violations(report: dict[str, list[dict[str, Any]]]) -> str:
+    lines = []
+    for name, violations in report.items():
+        for violation in violations:
+            lines.append(f"{name}: {violation['id']} ({violation['impact']}) {violation['help']}")
+            lines += [f"    {node['target']}: {node['html']}" for node in violation["nodes"][:5]]
+    return "\n".join(lines)
+
+
 @dataclass
 class PageProblems:
-    """What went wrong on the wire while a page was open."""
+    """What went wrong on the wire or in the page's scripts while a page was open."""
 
     failed: list[str] = field(default_factory=list)
 
@@ -139,8 +182,16 @@ class PageProblems:
                                                                                "image", "font"}):
                 self.failed.append(f"{response.request.method} {response.url}: HTTP {response.status}")
 
+        def on_console(message: Any) -> None:
+            # Script errors and Content-Security-Policy refusals; a 4xx page's own status is
+            # reported as "Failed to load resource" and judged by on_response instead.
+            if message.type == "error" and not message.text.startswith("Failed to load resource"):
+                self.failed.append(f"console: {message.text}")
+
         page.on("requestfailed", on_failed)
         page.on("response", on_response)
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.failed.append(f"page error: {error}"))
 
 
 @pytest.fixture

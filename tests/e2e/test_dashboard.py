@@ -2,7 +2,7 @@
 
 Each scenario logs in through the login form, acts only through what an operator sees (roles,
 labels, texts) and checks the outcome both on the page and in the database. Screenshots of
-every page go to ``$TASKBOARD_ARTIFACTS`` (default ``test-artifacts/``).
+every page (``test_pages``) go to ``$TASKBOARD_ARTIFACTS`` (default ``test-artifacts/``).
 """
 
 from __future__ import annotations
@@ -12,26 +12,17 @@ import time
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from taskboard.demo import fail, noop, sleep, steps
+from taskboard.demo import fail, sleep, steps
 from taskboard.models import DeadLetter, Status, TaskRun
-from tests.e2e.conftest import artifacts_dir, clear_dashboard_cache, password_of
+from tests.e2e.conftest import clear_dashboard_cache, password_of
 from tests.execution.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def login(page: Any, user: User) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(password_of(user))
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
 
 def run_status(page: Any) -> Any:
@@ -225,43 +216,3 @@ def test_replay_with_edited_arguments_validates_them(page, signed_in):
     toast.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/dashboard/runs/{new_run.pk}/$"))
     assert_page_healthy(page)
-
-
-def test_screenshots_of_every_page(page, operator):
-    done = [noop.enqueue().id, noop.enqueue().id]
-    failed = fail.enqueue(message="e2e card declined for order 1042").id
-    running = steps.enqueue(steps=40, step_seconds=0.5).id
-    for run_id in done:
-        wait_for_status(run_id, Status.SUCCEEDED)
-    wait_for_status(failed, Status.FAILED)
-    wait_for(lambda: TaskRun.objects.filter(pk=running, progress__gt=0).exists(), 20, message="progress")
-    clear_dashboard_cache()
-
-    folder = artifacts_dir()
-    shots: list[tuple[str, str]] = []
-
-    def shoot(name: str, url: str, heading: str) -> None:
-        page.goto(url)
-        expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
-        page.wait_for_load_state("networkidle")
-        assert_page_healthy(page)
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000  # a rendered page, not a blank
-        shots.append((str(path), url))
-        print(f"screenshot {name}: {path}")
-
-    shoot("login", "/accounts/login/", "Sign in")
-    login(page, operator)
-    shoot("overview", "/dashboard/", "Overview")
-    shoot("runs", "/dashboard/runs/", "Runs")
-    shoot("run-detail", f"/dashboard/runs/{running}/", "steps")
-    shoot("run-detail-failed", f"/dashboard/runs/{failed}/", "fail")
-    shoot("failures", "/dashboard/failures/", "Failures")
-    shoot("dead-letters", "/dashboard/dead-letters/", "Dead letters")
-    shoot("workers", "/dashboard/workers/", "Workers")
-
-    index = folder / "screenshots.txt"
-    index.write_text("".join(f"{path}\t{url}\n" for path, url in shots))
-    print(f"screenshot index: {index}")
-    assert len(shots) == 8

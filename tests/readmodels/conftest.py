@@ -3,10 +3,15 @@ from typing import Any
 
 import pytest
 
-from taskboard.models import TaskRun
+from taskboard.models import TaskAttempt, TaskRun
 from tests import factories
 
 
 @pytest.fixture
 def make_run(db: Any) -> Callable[..., TaskRun]:
     return factories.make_run
+
+
+@pytest.fixture
+def make_attempt(db: Any) -> Callable[..., TaskAttempt]:
+    return factories.make_attempt

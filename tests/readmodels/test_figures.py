@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from taskboard.models import Status, WorkerNode
-from taskboard.readmodels import queues, workers
+from taskboard.models import Outcome, Status, TaskAttempt, WorkerNode
+from taskboard.readmodels import failures, queues, workers
+from taskboard.transport import cluster as transport_cluster
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +41,21 @@ def test_a_worker_is_alive_while_its_heartbeat_is_fresh_and_it_has_not_stopped()
     assert {row["id"]: row["alive"] for row in workers.worker_rows(now)} == {"a": True, "b": False, "c": False}
     assert {view.node.id: view.state for view in workers.recent_nodes(now)} == {
         "a": "alive", "b": "stale", "c": "stopped"}
+
+
+def test_a_cluster_is_working_while_one_of_its_worker_processes_holds_a_run(make_run, monkeypatch):
+    monkeypatch.setattr(transport_cluster, "cluster_stats", lambda: [
+        {"status": "Idle", "workers": [7, 8], "host": "h1"}, {"status": "Idle", "workers": [9], "host": "h2"}])
+    make_run(Status.RUNNING, worker="h1:8")
+    make_run(Status.RUNNING, worker="h2:8")  # another host's pid 8: not this cluster's
+    busy, idle = workers.cluster_stats() or []
+    assert (busy["state"], busy["running"], idle["state"], idle["running"]) == ("working", 1, "idle", 0)
+
+
+def test_failures_leave_out_successes_and_an_operators_cancel(make_run, make_attempt):
+    run = make_run(Status.CANCELLED, attempts=3)
+    for number, outcome in enumerate([Outcome.RETRYABLE, Outcome.TIMEOUT, Outcome.CANCELLED], start=1):
+        make_attempt(run, number=number, outcome=outcome)
+    make_attempt(make_run(Status.SUCCEEDED), outcome=Outcome.SUCCEEDED)
+    assert sorted(TaskAttempt.objects.filter(failures.FAILED_ATTEMPT).values_list("outcome", flat=True)) == [
+        "retryable", "timeout"]

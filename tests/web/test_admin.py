@@ -146,3 +146,33 @@ def test_tokens_cannot_be_added_in_the_admin(admin_client, db):
 def test_token_hash_is_not_shown(admin_client, operator):
     token = ApiToken.objects.create(user=operator, name="ci", prefix="tb_abc", key_hash="f" * 64)
     assert "f" * 64 not in admin_client.get(f"/admin/taskboard/apitoken/{token.pk}/change/").content.decode()
+
+
+def test_retry_now_and_run_now_actions(admin_client, make_run):
+    from datetime import timedelta
+
+    later = timezone.now() + timedelta(hours=1)
+    retrying, scheduled = make_run(Status.RETRYING, run_after=later), make_run(Status.SCHEDULED, run_after=later)
+    response = action(admin_client, "taskrun", "retry_runs_now", [retrying, scheduled])
+    assert TaskRun.objects.get(pk=retrying.pk).status == Status.QUEUED
+    assert TaskRun.objects.get(pk=scheduled.pk).status == Status.SCHEDULED  # not retrying: skipped
+    assert any(message.startswith(f"Skipped {scheduled.pk}") for message in messages_of(response))
+    action(admin_client, "taskrun", "run_runs_now", [scheduled])
+    assert TaskRun.objects.get(pk=scheduled.pk).status == Status.QUEUED
+
+
+def test_viewers_do_not_see_retry_now_or_run_now(viewer_client, operator_client, make_run):
+    make_run()
+    assert "retry_runs_now" not in viewer_client.get("/admin/taskboard/taskrun/").content.decode()
+    content = operator_client.get("/admin/taskboard/taskrun/").content.decode()
+    assert 'value="retry_runs_now"' in content and 'value="run_runs_now"' in content
+
+
+def test_token_expiry_is_shown_and_editable(admin_client, operator):
+    from datetime import timedelta
+
+    from taskboard.operations import tokens
+
+    token, _ = tokens.create_token(operator, "ci", expires_in=timedelta(days=1))
+    content = admin_client.get(f"/admin/taskboard/apitoken/{token.pk}/change/").content.decode()
+    assert 'name="expires_at_0"' in content

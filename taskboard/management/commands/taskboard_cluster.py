@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from taskboard.execution.recording import send_finished_for
 from taskboard.transport import cluster
 
 
@@ -14,4 +15,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        cluster.run_cluster()
+        # A run failed by a dead worker's settlement still gets its task_finished.
+        cluster.run_cluster(on_settled=send_finished_for)

@@ -1,4 +1,4 @@
-"""``taskboard_enqueue NAME [--kwargs JSON] [--args JSON] [--queue Q] [--run-after ISO]``.
+"""``taskboard_enqueue NAME [--kwargs JSON] [--args JSON] [--queue Q] [--run-after ISO] [--priority N]``.
 
 Enqueues an allowlisted task by name through ``operations.enqueue`` and prints the run id
 as the last line, so scripts can do ``id=$(manage.py taskboard_enqueue … | tail -1)``.
@@ -42,6 +42,8 @@ class Command(BaseCommand):
         parser.add_argument("--args", dest="args_json", help="Positional arguments as a JSON list")
         parser.add_argument("--queue", help="Queue name (default: the task's queue)")
         parser.add_argument("--run-after", help="Start no earlier than this ISO 8601 time with offset")
+        parser.add_argument("--priority", type=int,
+                            help="-100 to 100; higher starts first when the queue has a backlog")
         parser.add_argument("--idempotency-key", help="Return the existing run if this key was used before")
 
     # --args is stored as args_json: Django reserves the "args" option for positional arguments.
@@ -55,7 +57,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 run, created = operations.enqueue(
                     options["name"], positional, kwargs, queue=options["queue"], run_after=run_after,
-                    idempotency_key=options["idempotency_key"],
+                    priority=options["priority"], idempotency_key=options["idempotency_key"],
                 )
         except (inputs.BadInput, InvalidTask) as exc:
             raise CommandError(str(exc)) from None

@@ -1,7 +1,7 @@
 """The JSON API of CONTRACT.md (django-ninja), mounted at ``/api/``.
 
 - ``site``: the ``NinjaAPI`` (title, docs, error handlers) and its routers;
-- ``runs``, ``dead_letters``, ``stats``: the endpoints, one router per resource;
+- ``runs``, ``dead_letters``, ``failures``, ``stats``: the endpoints, one router per resource;
 - ``schemas``: request bodies (strict) and the documented response shapes;
 - ``body``: reading a JSON body (size limit first, malformed JSON, unknown fields);
 - ``listing``: optional filters and one keyset page (``readmodels.paging``) as JSON;

@@ -10,7 +10,16 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security.base import AuthBase
 
-from taskboard.operations import PERM_CANCEL, PERM_ENQUEUE, PERM_REPLAY, PERM_VIEW, Operator
+from taskboard.operations import (
+    PERM_CANCEL,
+    PERM_DISCARD,
+    PERM_ENQUEUE,
+    PERM_REPLAY,
+    PERM_RETRY_NOW,
+    PERM_RUN_NOW,
+    PERM_VIEW,
+    Operator,
+)
 from taskboard.web.auth import authorize
 
 
@@ -34,3 +43,6 @@ CAN_VIEW = ApiAuth(PERM_VIEW)
 CAN_ENQUEUE = ApiAuth(PERM_ENQUEUE)
 CAN_CANCEL = ApiAuth(PERM_CANCEL)
 CAN_REPLAY = ApiAuth(PERM_REPLAY)
+CAN_DISCARD = ApiAuth(PERM_DISCARD)
+CAN_RETRY_NOW = ApiAuth(PERM_RETRY_NOW)
+CAN_RUN_NOW = ApiAuth(PERM_RUN_NOW)

@@ -21,7 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from taskboard.conf import conf
 from taskboard.exceptions import InvalidTaskArguments, NotAllowed, OperationError, UnknownTask
 from taskboard.operations.inputs import BadInput
-from taskboard.readmodels.paging import InvalidCursor
+from taskboard.readmodels.paging import INVALID_CURSOR, InvalidCursor
 from taskboard.web.errors import JsonError, error_response, unauthenticated
 
 logger = structlog.get_logger("taskboard.api")
@@ -46,7 +46,9 @@ def describe_validation_errors(errors: Iterable[Mapping[str, Any]]) -> str:
         if len(loc) > 1 and loc[0] in {"payload", "filters"}:
             loc = loc[1:]
         where = ".".join(loc)
-        if error.get("type") == "extra_forbidden":
+        if where == "cursor":
+            parts.append(INVALID_CURSOR)  # the same words as a well-formed but unknown cursor
+        elif error.get("type") == "extra_forbidden":
             parts.append(f"unknown field {where!r}")
         elif error.get("type") == "missing":
             parts.append(f"{where} is required")

@@ -1,4 +1,4 @@
-"""``/api/runs/``: enqueue, list, read, cancel and replay runs.
+"""``/api/runs/``: enqueue, list, read, cancel, replay, retry now and run now.
 
 Endpoints are thin: ``ApiAuth`` checks the permission before anything is read, bodies go
 through ``body.read_body`` (size first, then strict validation), and the work is one
@@ -9,22 +9,25 @@ row behind.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.responses import Status as Reply
+from pydantic import WithJsonSchema
 
 from taskboard import operations
 from taskboard.models import Status, TaskRun
 from taskboard.operations import inputs
 from taskboard.readmodels.paging import run_pk
 from taskboard.readmodels.representations import run_to_dict, with_errors
-from taskboard.web.api.auth import CAN_CANCEL, CAN_ENQUEUE, CAN_REPLAY, CAN_VIEW
+from taskboard.web.api.auth import CAN_CANCEL, CAN_ENQUEUE, CAN_REPLAY, CAN_RETRY_NOW, CAN_RUN_NOW, CAN_VIEW
 from taskboard.web.api.body import body_schema, read_body
 from taskboard.web.api.listing import filtered, page_json
 from taskboard.web.api.schemas import (
+    CURSOR_PATTERN,
     DEFAULT_LIMIT,
     ERRORS,
     MAX_LIMIT,
@@ -38,6 +41,9 @@ from taskboard.web.errors import JsonError
 from taskboard.web.requests import ApiRequest
 
 router = Router()
+
+# Documented as a UUID; anything else is answered like an unknown run (404).
+type RunId = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
 
 
 def parse_run_id(run_id: str) -> uuid.UUID:
@@ -56,6 +62,14 @@ def get_run(run_id: str) -> TaskRun:
     return run
 
 
+def changed_run(verb: Callable[..., TaskRun], run_id: str, request: ApiRequest) -> dict[str, Any]:
+    """Apply a verb to the run in one transaction; the run JSON as it then stands."""
+    pk = parse_run_id(run_id)
+    with transaction.atomic():
+        run = verb(pk, user=request.auth)
+        return run_to_dict(get_run(str(run.pk)))
+
+
 @router.post("/runs/", auth=CAN_ENQUEUE, response={201: RunOut, 200: RunOut, ERRORS: ErrorOut},
              openapi_extra=body_schema(EnqueueIn), summary="Enqueue a run")
 def create_run(request: ApiRequest) -> Reply:
@@ -65,7 +79,8 @@ def create_run(request: ApiRequest) -> Reply:
     with transaction.atomic():
         run, created = operations.enqueue(
             payload.task, payload.args or [], payload.kwargs or {}, queue=payload.queue,
-            run_after=run_after, idempotency_key=payload.idempotency_key, user=request.auth,
+            run_after=run_after, priority=payload.priority, idempotency_key=payload.idempotency_key,
+            user=request.auth,
         )
         body = run_to_dict(run)
     return Reply(201 if created else 200, body)
@@ -78,7 +93,7 @@ def list_runs(
     task: str | None = None,
     queue: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    cursor: str | None = None,
+    cursor: str | None = Query(None, pattern=CURSOR_PATTERN),
 ) -> dict[str, Any]:
     """Newest first; pass ``next`` back as ``cursor`` for the following page."""
     inputs.check_text(task, "task")
@@ -88,23 +103,20 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}/", auth=CAN_VIEW, response={200: RunOut, ERRORS: ErrorOut}, summary="Get a run")
-def read_run(request: HttpRequest, run_id: str) -> dict[str, Any]:
+def read_run(request: HttpRequest, run_id: RunId) -> dict[str, Any]:
     return run_to_dict(get_run(run_id))
 
 
 @router.post("/runs/{run_id}/cancel/", auth=CAN_CANCEL, response={200: RunOut, ERRORS: ErrorOut},
              summary="Cancel a run")
-def cancel_run(request: ApiRequest, run_id: str) -> dict[str, Any]:
+def cancel_run(request: ApiRequest, run_id: RunId) -> dict[str, Any]:
     """A waiting run is cancelled at once; a running one gets ``cancel_requested: true``."""
-    pk = parse_run_id(run_id)
-    with transaction.atomic():
-        run = operations.cancel(pk, user=request.auth)
-        return run_to_dict(get_run(str(run.pk)))
+    return changed_run(operations.cancel, run_id, request)
 
 
 @router.post("/runs/{run_id}/replay/", auth=CAN_REPLAY, response={201: RunOut, ERRORS: ErrorOut},
              openapi_extra=body_schema(ReplayIn, required=False), summary="Replay a failed or cancelled run")
-def replay_run(request: ApiRequest, run_id: str) -> Reply:
+def replay_run(request: ApiRequest, run_id: RunId) -> Reply:
     """A new run (``replay_of`` = this run) with the same or the edited ``kwargs``."""
     pk = parse_run_id(run_id)
     payload = read_body(request, ReplayIn, required=False)
@@ -112,3 +124,17 @@ def replay_run(request: ApiRequest, run_id: str) -> Reply:
         new_run = operations.replay(pk, kwargs=payload.kwargs, user=request.auth)
         body = run_to_dict(new_run)
     return Reply(201, body)
+
+
+@router.post("/runs/{run_id}/retry-now/", auth=CAN_RETRY_NOW, response={200: RunOut, ERRORS: ErrorOut},
+             summary="Retry a retrying run now")
+def retry_run_now(request: ApiRequest, run_id: RunId) -> dict[str, Any]:
+    """A run waiting out its backoff (``retrying``) is queued at once; any other state → 409."""
+    return changed_run(operations.retry_now, run_id, request)
+
+
+@router.post("/runs/{run_id}/run-now/", auth=CAN_RUN_NOW, response={200: RunOut, ERRORS: ErrorOut},
+             summary="Run a scheduled run now")
+def run_now(request: ApiRequest, run_id: RunId) -> dict[str, Any]:
+    """A run waiting for its ``run_after`` (``scheduled``) is queued at once; any other state → 409."""
+    return changed_run(operations.run_now, run_id, request)

@@ -1,17 +1,29 @@
 """django-ninja schemas of the JSON API: request bodies in, run/dead letter/stats JSON out.
 
-Request bodies are validated strictly (no coercion, no unknown fields). The response schemas
-document the shapes of ``readmodels.representations`` for OpenAPI; the dicts are built there.
+Request bodies are validated strictly (no coercion, no unknown fields), and the schema says
+everything the server checks that a schema can say (lengths, patterns, ranges), so a client
+generated from the OpenAPI document never sends what the server refuses. The response
+schemas document the shapes of ``readmodels.representations`` for OpenAPI.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from taskboard.operations import BULK_LIMIT
+
+# What the server accepts, shared by bodies and query parameters.
+TASK_MAX = 255  # TaskRun.task
+QUEUE_MAX = 64  # TaskRun.queue
+# A cursor is url-safe base64 without padding (readmodels.paging); anything else is a 400.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
+FINGERPRINT_PATTERN = r"^[0-9a-f]{1,16}$"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+MAX_ID = 2**63 - 1
 
 
 class _Strict(Schema):
@@ -21,12 +33,15 @@ class _Strict(Schema):
 # --- request bodies -----------------------------------------------------------------------------
 
 class EnqueueIn(_Strict):
-    task: StrictStr = Field(description="Dotted name of an allowlisted task, e.g. taskboard.demo.noop")
+    task: StrictStr = Field(description="Dotted name of an allowlisted task, e.g. taskboard.demo.noop",
+                            min_length=1, max_length=TASK_MAX)
     args: list[Any] | None = None
     kwargs: dict[str, Any] | None = None
-    queue: StrictStr | None = None
+    queue: StrictStr | None = Field(None, min_length=1, max_length=QUEUE_MAX)
     run_after: StrictStr | None = Field(None, description="ISO 8601 with a UTC offset",
                                         json_schema_extra={"format": "date-time"})
+    priority: StrictInt | None = Field(None, ge=TASK_MIN_PRIORITY, le=TASK_MAX_PRIORITY,
+                                       description="Higher starts first when a queue has a backlog")
     idempotency_key: StrictStr | None = Field(None, min_length=1, max_length=200)
 
 
@@ -34,10 +49,24 @@ class ReplayIn(_Strict):
     kwargs: dict[str, Any] | None = Field(None, description="Edited keyword arguments (validated)")
 
 
-class DeadLetterReplayIn(_Strict):
-    ids: list[StrictInt] | None = Field(None, max_length=BULK_LIMIT,
-                                        description="Dead letter ids (the `id` of /api/dead-letters/)")
-    task: StrictStr | None = Field(None, description="Replay every open dead letter of this task")
+DeadLetterId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+class DeadLetterSelection(_Strict):
+    """Which open dead letters: by ``ids`` or by ``task`` (exactly one of the two)."""
+
+    ids: list[DeadLetterId] | None = Field(None, max_length=BULK_LIMIT,
+                                           description="Dead letter ids (the `id` of /api/dead-letters/)")
+    task: StrictStr | None = Field(None, description="Every open dead letter of this task",
+                                   min_length=1, max_length=TASK_MAX)
+
+
+class DeadLetterReplayIn(DeadLetterSelection):
+    pass
+
+
+class DeadLetterDiscardIn(DeadLetterSelection):
+    pass
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -100,6 +129,30 @@ class ReplayedOut(Schema):
     replayed: int
     runs: list[str]
     skipped: list[Skipped]
+
+
+class DiscardedOut(Schema):
+    discarded: int
+
+
+class FailureGroupOut(Schema):
+    fingerprint: str
+    task: str
+    exception: str
+    message: str
+    kind: str
+    count_1h: int
+    count_24h: int
+    count_7d: int
+    first_seen: str
+    last_seen: str
+    sample_run: str | None
+    runs_sampled: int
+    recovered: int
+
+
+class FailureGroupList(Schema):
+    results: list[FailureGroupOut]
 
 
 class StatsOut(Schema):

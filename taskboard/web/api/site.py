@@ -10,7 +10,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from taskboard.web.api import dead_letters, runs, stats
+from taskboard.web.api import dead_letters, failures, runs, stats
 from taskboard.web.api.docs import LocalSwagger
 from taskboard.web.api.errors import install
 
@@ -25,7 +25,7 @@ class TaskboardAPI(NinjaAPI):
 api = TaskboardAPI(
     title="taskboard API",
     version="1",
-    description="Runs, dead letters and stats of taskboard. Errors are "
+    description="Runs, dead letters, failure groups and stats of taskboard. Errors are "
                 '`{"error": {"code": "…", "message": "…"}}` with a 4xx status.',
     urls_namespace="taskboard-api",
     docs=LocalSwagger(),
@@ -33,5 +33,5 @@ api = TaskboardAPI(
     openapi_url="/openapi.json",
 )
 install(api)
-for router in (dead_letters.router, runs.router, stats.router):
+for router in (dead_letters.router, failures.router, runs.router, stats.router):
     api.add_router("", router)

@@ -1,4 +1,6 @@
 """POST actions of the dashboard: each calls one ``taskboard.operations`` verb as the user.
+This module holds what they share and the list actions; one run's actions are in
+``run_actions``, the new-run form in ``new_run``.
 
 An htmx action answers with the fragment it changed plus a toast (an out-of-band swap into
 ``#toasts``). Failures keep their status code and show as an error toast: 403 without the
@@ -39,9 +41,9 @@ from taskboard.web.dashboard.common import (
     BulkAction,
     staff_view,
 )
-from taskboard.web.dashboard.forms import DeadLetterFilterForm, ReplayArgumentsForm, parse_ids
+from taskboard.web.dashboard.forms import DeadLetterFilterForm, parse_ids
 from taskboard.web.dashboard.pages import dead_letter_context
-from taskboard.web.dashboard.run_pages import render_run, run_context, run_list_context
+from taskboard.web.dashboard.run_pages import run_list_context
 from taskboard.web.requests import HtmxHttpRequest
 
 DEAD_LETTERS_CHANGED = "taskboard:dead-letters-changed"
@@ -135,53 +137,6 @@ def run_link(run: TaskRun) -> tuple[str, str]:
     return reverse("taskboard:run", args=[run.pk]), f"run {str(run.pk)[:8]}"
 
 
-# --- one run ----------------------------------------------------------------------------------
-
-
-def answer_run(request: HtmxHttpRequest, run_id: uuid.UUID, toast: Toast) -> HttpResponse:
-    if not request.htmx:
-        return back_to(request, toast, reverse("taskboard:run", args=[run_id]))
-    return with_toast(request, render(request, "taskboard/run_detail.html#live", run_context(run_id)), toast)
-
-
-@action_view
-def run_cancel(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    run = perform(lambda: operations.cancel(run_id, user=request.user))
-    if run.status == Status.CANCELLED:
-        toast = Toast("Run cancelled.")
-    else:
-        toast = Toast("Cancel requested: the worker stops the run within a few seconds.", "info")
-    return answer_run(request, run_id, toast)
-
-
-@action_view
-def run_replay(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    new_run = perform(lambda: operations.replay(run_id, user=request.user))
-    return answer_run(request, run_id, Toast("Replayed as a new run:", "success", *run_link(new_run)))
-
-
-@action_view
-def run_replay_edited(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    """Replay with edited keyword arguments; invalid ones are shown in the form (400)."""
-    require(request, operations.PERM_REPLAY)
-    form = ReplayArgumentsForm(request.POST)
-    if form.is_valid():
-        kwargs = form.cleaned_data["kwargs"]
-        try:
-            new_run = perform(lambda: operations.replay(run_id, kwargs=kwargs, user=request.user))
-        except ActionFailed as error:
-            if error.status != 400:
-                raise
-            # Nothing was written: show why next to the arguments.
-            form.add_error("kwargs", str(error.__cause__))
-        else:
-            toast = Toast("Replayed with edited arguments as a new run:", "success", *run_link(new_run))
-            return answer_run(request, run_id, toast)
-    response = render_run(request, run_context(run_id, edit_form=form), status=400)
-    response[FRAGMENT_HEADER] = "1"
-    return response
-
-
 # --- run list bulk actions ------------------------------------------------------------------
 
 
@@ -213,6 +168,16 @@ def permitted_action(request: HtmxHttpRequest, actions: tuple[BulkAction, ...]) 
     raise ActionFailed("Unknown action.", 400)
 
 
+def replay_unreplayed(request: HtmxHttpRequest, ids: list[uuid.UUID]) -> operations.BulkResult:
+    """Replay the selected runs that were never replayed; a run replayed before is skipped, as
+    its own page would ask before replaying it again."""
+    replayed = set(TaskRun.objects.filter(replay_of_id__in=ids).values_list("replay_of_id", flat=True))
+    outcome = perform(lambda: operations.replay_many([i for i in ids if i not in replayed], user=request.user))
+    outcome.skipped[:0] = [(str(i), f"run {str(i)[:8]} was already replayed (replay it again from its page)")
+                           for i in ids if i in replayed]
+    return outcome
+
+
 @action_view
 def runs_bulk(request: HtmxHttpRequest) -> HttpResponse:
     action = permitted_action(request, RUN_BULK_ACTIONS)
@@ -221,8 +186,11 @@ def runs_bulk(request: HtmxHttpRequest) -> HttpResponse:
         raise ActionFailed("Malformed selection.", 400)
     if not ids:
         raise ActionFailed("Select at least one run first.", 400)
-    verb = operations.cancel_many if action == "cancel" else operations.replay_many
-    toast = bulk_toast(action, perform(lambda: verb(ids, user=request.user)))
+    if action == "cancel":
+        outcome = perform(lambda: operations.cancel_many(ids, user=request.user))
+    else:
+        outcome = replay_unreplayed(request, ids)
+    toast = bulk_toast(action, outcome)
     if not request.htmx:
         return back_to(request, toast, f"{reverse('taskboard:runs')}?{request.GET.urlencode()}")
     return with_toast(request, render(request, "taskboard/run_list.html#results", run_list_context(request)), toast)
@@ -258,6 +226,8 @@ def dead_letters_bulk(request: HtmxHttpRequest) -> HttpResponse:
     action = permitted_action(request, DEAD_LETTER_BULK_ACTIONS)
     form = DeadLetterFilterForm(request.GET or None, tasks=registry.names())
     whole_filter = request.POST.get("scope") == "filter"
+    if whole_filter and form.invalid:
+        raise ActionFailed(f"The filter is not valid: {'; '.join(form.messages)}", 400)
     if whole_filter:
         letters = operations.open_dead_letters(q=form.condition())
     else:

@@ -114,5 +114,7 @@ def dead_letters(request: HtmxHttpRequest) -> HttpResponse:
 @staff_view
 def worker_list(request: HtmxHttpRequest) -> HttpResponse:
     nodes, unattributed = workers.worker_nodes()
-    context = {"nav": "workers", "nodes": nodes, "unattributed": unattributed, "clusters": workers.cluster_stats()}
+    running = [run for view in nodes for run in view.running] + unattributed
+    context = {"nav": "workers", "nodes": nodes, "unattributed": unattributed,
+               "clusters": workers.cluster_stats(running)}
     return render_page(request, "taskboard/workers.html", context, "nodes")

@@ -1,11 +1,13 @@
 """Run pages: the run list, one run's detail, and the fragments they poll (GET only).
 
-A finished run's polled fragment answers 286 to stop the polling.
+A finished run's polled fragment answers 286 to stop the polling. A run list asked for with an
+invalid filter answers 400 with the reason next to the field and no rows.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
@@ -13,11 +15,13 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
+from taskboard import operations
 from taskboard.backend import registry
-from taskboard.models import REPLAYABLE, DeadLetter, Status, TaskRun
+from taskboard.models import REPLAYABLE, DeadLetter, Outcome, Status, TaskAttempt, TaskRun
 from taskboard.readmodels import queues, runs
 from taskboard.readmodels.counts import page_count
 from taskboard.readmodels.paging import run_pk
+from taskboard.web.dashboard.classification import explain
 from taskboard.web.dashboard.common import (
     RUN_BULK_ACTIONS,
     permitted,
@@ -29,21 +33,33 @@ from taskboard.web.dashboard.common import (
 from taskboard.web.dashboard.forms import ReplayArgumentsForm, RunFilterForm
 from taskboard.web.requests import HtmxHttpRequest
 
+VERBS = {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY, "enqueue": operations.PERM_ENQUEUE,
+         "retry_now": operations.PERM_RETRY_NOW, "run_now": operations.PERM_RUN_NOW}
+
+
+def allowed_verbs(request: HtmxHttpRequest) -> dict[str, bool]:
+    """What the user may do to runs (``may.retry_now`` in templates): one permission rule,
+    the one in ``operations``, whatever names it has."""
+    return {verb: request.user.has_perm(perm) for verb, perm in VERBS.items()}
+
+
 # --- runs -----------------------------------------------------------------------------------
 
 
 def run_list_context(request: HtmxHttpRequest) -> dict[str, Any]:
     form = RunFilterForm(request.GET or None, tasks=registry.names(), queues=queues.configured_queues())
-    matching = form.filter(runs.run_list_queryset())
+    matching = form.filter(runs.run_list_queryset())  # none() for an invalid filter: no query
     page = requested_page(request, matching, "enqueued_at", run_pk)
     return {"nav": "runs", "form": form, "page": page, "count": page_count(page, matching),
-            "bulk_actions": permitted(request, RUN_BULK_ACTIONS)}
+            "may": allowed_verbs(request), "bulk_actions": permitted(request, RUN_BULK_ACTIONS)}
 
 
 @require_GET
 @staff_view
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
-    return render_page(request, "taskboard/run_list.html", run_list_context(request), "results")
+    context = run_list_context(request)
+    status = 400 if context["form"].invalid else 200
+    return render_page(request, "taskboard/run_list.html", context, "results", status=status)
 
 
 @require_GET
@@ -53,25 +69,60 @@ def run_row(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = runs.run_list_queryset().filter(pk=run_id).first()
     if run is None:
         return HttpResponseStopPolling("")  # pruned: the row disappears
-    response = render(request, "taskboard/partials/run_row.html", {"run": run})
+    return render_row(request, run)
+
+
+def render_row(request: HtmxHttpRequest, run: TaskRun) -> HttpResponse:
+    response = render(request, "taskboard/partials/run_row.html", {"run": run, "may": allowed_verbs(request)})
     if run.status != Status.RUNNING:
         response.status_code = HttpResponseStopPolling.status_code
     return response
 
 
-def run_context(run_id: uuid.UUID, edit_form: ReplayArgumentsForm | None = None) -> dict[str, Any]:
+# --- one run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    """An attempt on the timeline: an operator's cancel is not a failure, and a failure says
+    why it was classified as it was."""
+
+    attempt: TaskAttempt
+    why: str = ""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.attempt.outcome == Outcome.CANCELLED
+
+    @property
+    def failed(self) -> bool:
+        return self.attempt.is_error and not self.cancelled
+
+
+def timeline(run: TaskRun, attempts: list[TaskAttempt]) -> list[AttemptView]:
+    task = registry.get(run.task)
+    policy = task.policy if task is not None else None
+    return [AttemptView(a, explain(a, run, policy) if a.is_error and a.outcome != Outcome.CANCELLED else "")
+            for a in attempts]
+
+
+def run_context(request: HtmxHttpRequest, run_id: uuid.UUID,
+                edit_form: ReplayArgumentsForm | None = None) -> dict[str, Any]:
     run = get_object_or_404(TaskRun.objects.select_related("replay_of", "dead_letter"), pk=run_id)
     try:
         letter: DeadLetter | None = run.dead_letter
     except DeadLetter.DoesNotExist:
         letter = None
+    attempts = list(run.attempt_set.order_by("number")[:200])
     return {
         "nav": "runs",
         "run": run,
-        "attempts": list(run.attempt_set.order_by("number")[:200]),
+        "attempts": timeline(run, attempts),
         "replays": list(run.replays.only("id", "status", "enqueued_at", "task").order_by("-enqueued_at")[:20]),
         "letter": letter,
         "replayable": run.status in REPLAYABLE,
+        "known_task": registry.get(run.task) is not None,
+        "may": allowed_verbs(request),
         "edit_form": edit_form or ReplayArgumentsForm.for_run(run),
         "edit_open": edit_form is not None,
     }
@@ -87,14 +138,12 @@ def render_run(request: HtmxHttpRequest, context: dict[str, Any], status: int = 
 @require_GET
 @staff_view
 def run_detail(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return render_run(request, run_context(run_id))
+    return render_run(request, run_context(request, run_id))
 
 
 @require_GET
 @staff_view
 def run_progress(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    context = run_context(run_id)
+    context = run_context(request, run_id)
     status = HttpResponseStopPolling.status_code if context["run"].is_finished else 200
     return render(request, "taskboard/run_detail.html#live", context, status=status)
-
-

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from taskboard.web.dashboard import actions, run_pages
+from taskboard.web.dashboard import actions, new_run, run_actions, run_pages, task_pages
 from taskboard.web.dashboard import pages as dashboard
 
 app_name = "taskboard"
@@ -13,13 +13,18 @@ urlpatterns = [
     path("", dashboard.overview, name="overview"),
     path("panels/<slug:panel>/", dashboard.overview_panel, name="panel"),
     path("runs/", run_pages.run_list, name="runs"),
+    path("runs/new/", new_run.new_run, name="run-new"),
     path("runs/bulk/", actions.runs_bulk, name="runs-bulk"),
     path("runs/<uuid:run_id>/", run_pages.run_detail, name="run"),
     path("runs/<uuid:run_id>/progress/", run_pages.run_progress, name="run-progress"),
     path("runs/<uuid:run_id>/row/", run_pages.run_row, name="run-row"),
-    path("runs/<uuid:run_id>/cancel/", actions.run_cancel, name="run-cancel"),
-    path("runs/<uuid:run_id>/replay/", actions.run_replay, name="run-replay"),
-    path("runs/<uuid:run_id>/replay-edited/", actions.run_replay_edited, name="run-replay-edited"),
+    path("runs/<uuid:run_id>/cancel/", run_actions.run_cancel, name="run-cancel"),
+    path("runs/<uuid:run_id>/replay/", run_actions.run_replay, name="run-replay"),
+    path("runs/<uuid:run_id>/replay-edited/", run_actions.run_replay_edited, name="run-replay-edited"),
+    path("runs/<uuid:run_id>/retry-now/", run_actions.run_retry_now, name="run-retry-now"),
+    path("runs/<uuid:run_id>/run-now/", run_actions.run_run_now, name="run-run-now"),
+    path("tasks/", task_pages.task_list, name="tasks"),
+    path("tasks/<str:name>/", task_pages.task_detail, name="task"),
     path("failures/", dashboard.failure_list, name="failures"),
     re_path(rf"^failures/{FINGERPRINT}/$", dashboard.failure_group, name="failure-group"),
     re_path(rf"^failures/{FINGERPRINT}/replay/$", actions.failure_group_replay, name="failure-group-replay"),

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 
 from taskboard.operations import tokens
+from taskboard.readmodels.cache import PREFIX
 from tests import factories
 from tests.factories import (  # noqa: F401 - helpers imported by name from this module
     enqueue,
@@ -34,7 +36,14 @@ make_run = partial(factories.make_run, task=factories.NOOP)
 
 # What ``from tests.web.api.api_fixtures import *`` brings in: the fixtures only (helpers are
 # imported by name). Star-importing keeps pytest able to find them without unused names.
-__all__ = ["operator_api", "outsider_api", "viewer_api"]
+__all__ = ["fresh_failure_groups", "operator_api", "outsider_api", "viewer_api"]
+
+
+@pytest.fixture
+def fresh_failure_groups() -> None:
+    """No failure groups computed by an earlier test: the lists stay a few seconds in the
+    shared cache, which outlives a test on Redis."""
+    cache.delete_many([f"{PREFIX}failures:{sort}:" for sort in ("recent", "frequent")])
 
 
 def bearer_client(key: str, **defaults: Any) -> Client:

@@ -10,11 +10,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from taskboard.models import ApiToken, TaskRun
+from taskboard.models import ApiToken, Status, TaskRun
 from taskboard.operations import PERM_ENQUEUE, tokens
 from tests.conftest import make_user
 from tests.web.api.api_fixtures import *  # noqa: F403 - pytest fixtures
-from tests.web.api.api_fixtures import JSON, bearer_client, enqueue, failed_run, post_json, token_for
+from tests.web.api.api_fixtures import JSON, bearer_client, enqueue, failed_run, make_run, post_json, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +23,24 @@ CSRF_SECRET = "a" * 32
 
 @pytest.fixture
 def targets() -> dict[str, str]:
-    return {"queued": str(enqueue().id), "failed": str(failed_run().id)}
+    later = timezone.now() + timedelta(hours=1)
+    failed = failed_run()
+    return {"queued": str(enqueue().id), "failed": str(failed.id),
+            "retrying": str(make_run(status=Status.RETRYING, run_after=later).id),
+            "scheduled": str(make_run(status=Status.SCHEDULED, run_after=later).id),
+            "fingerprint": failed.attempt_set.get().fingerprint}
 
 
-READS = ["/api/runs/", "/api/runs/{queued}/", "/api/dead-letters/", "/api/stats/"]
+READS = ["/api/runs/", "/api/runs/{queued}/", "/api/dead-letters/", "/api/stats/", "/api/failures/"]
 WRITES: list[tuple[str, Any]] = [
     ("/api/runs/", {"task": "taskboard.demo.noop"}),
     ("/api/runs/{queued}/cancel/", {}),
     ("/api/runs/{failed}/replay/", {}),
+    ("/api/runs/{retrying}/retry-now/", {}),
+    ("/api/runs/{scheduled}/run-now/", {}),
     ("/api/dead-letters/replay/", {"task": "taskboard.demo.fail"}),
+    ("/api/dead-letters/discard/", {"task": "taskboard.demo.fail"}),
+    ("/api/failures/{fingerprint}/replay/", {}),
 ]
 ALL = [("get", url, None) for url in READS] + [("post", url, body) for url, body in WRITES]
 
@@ -73,6 +82,25 @@ def test_revoked_token_says_so(operator: User) -> None:
     token, key = tokens.create_token(operator)
     tokens.revoke([token])
     assert bearer_client(key).get("/api/runs/").json()["error"]["message"] == "token revoked"
+
+
+@pytest.mark.parametrize(("method", "url", "body"), ALL)
+def test_expired_token_is_401(operator: User, targets: dict[str, str], method: str, url: str, body: Any) -> None:
+    token, key = tokens.create_token(operator, expires_in=timedelta(days=1))
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = call(bearer_client(key), method, url, body, targets)
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_token")
+    assert response.json()["error"]["message"].startswith("token expired")
+
+
+def test_token_is_accepted_until_it_expires(operator: User) -> None:
+    _, key = tokens.create_token(operator, expires_in=timedelta(days=1))
+    assert bearer_client(key).get("/api/runs/").status_code == 200
+
+
+def test_token_expiry_must_be_positive(operator: User) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        tokens.create_token(operator, expires_in=timedelta(0))
 
 
 def test_token_of_an_inactive_user_is_401(operator: User) -> None:

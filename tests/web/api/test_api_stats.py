@@ -46,14 +46,19 @@ def test_openapi_schema_lists_the_endpoints() -> None:
     paths = Client().get("/api/openapi.json").json()["paths"]
     assert set(paths) == {
         "/api/runs/", "/api/runs/{run_id}/", "/api/runs/{run_id}/cancel/", "/api/runs/{run_id}/replay/",
-        "/api/dead-letters/", "/api/dead-letters/replay/", "/api/stats/",
+        "/api/runs/{run_id}/retry-now/", "/api/runs/{run_id}/run-now/",
+        "/api/dead-letters/", "/api/dead-letters/replay/", "/api/dead-letters/discard/",
+        "/api/failures/", "/api/failures/{fingerprint}/replay/", "/api/stats/",
     }
 
 
 def test_openapi_schema_documents_the_enqueue_body() -> None:
     post = Client().get("/api/openapi.json").json()["paths"]["/api/runs/"]["post"]
     schema = post["requestBody"]["content"]["application/json"]["schema"]
-    assert set(schema["properties"]) == {"task", "args", "kwargs", "queue", "run_after", "idempotency_key"}
+    assert set(schema["properties"]) == {"task", "args", "kwargs", "queue", "run_after", "priority",
+                                         "idempotency_key"}
+    assert (schema["properties"]["priority"]["anyOf"][0]["minimum"],
+            schema["properties"]["priority"]["anyOf"][0]["maximum"]) == (-100, 100)
 
 
 def test_docs_page_loads_no_remote_assets() -> None:

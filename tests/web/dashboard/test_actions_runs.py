@@ -244,3 +244,59 @@ def test_bulk_rejects_malformed_ids(operator_client, db):
 
 def test_bulk_rejects_an_unknown_action(operator_client, make_run):
     assert bulk(operator_client, "explode", [make_run()]).status_code == 400
+
+
+# --- a second replay asks first (issue 12, defect 6) -------------------------------------------
+
+
+def test_replaying_an_already_replayed_run_asks_first_and_writes_nothing(operator_client, make_failed):
+    run = make_failed()
+    post(operator_client, f"/dashboard/runs/{run.pk}/replay/")
+    first = TaskRun.objects.get(replay_of=run)
+    response = post(operator_client, f"/dashboard/runs/{run.pk}/replay/")
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#modal"
+    assert 'role="dialog"' in content and "Replay this run again?" in content
+    assert f'href="/dashboard/runs/{first.pk}/"' in content and "replayed by operator" in content
+    assert list(TaskRun.objects.filter(replay_of=run)) == [first]
+
+
+def test_a_confirmed_second_replay_makes_another_run(operator_client, make_failed):
+    run = make_failed()
+    post(operator_client, f"/dashboard/runs/{run.pk}/replay/")
+    response = post(operator_client, f"/dashboard/runs/{run.pk}/replay/", {"confirmed": "1"})
+    assert response.status_code == 200
+    assert TaskRun.objects.filter(replay_of=run).count() == 2
+    assert '<div hx-swap-oob="innerHTML:#modal"></div>' in response.content.decode()  # the dialog closes
+
+
+def test_without_javascript_the_second_replay_asks_on_a_page(operator_client, make_failed):
+    run = make_failed()
+    operator_client.post(f"/dashboard/runs/{run.pk}/replay/")
+    response = operator_client.post(f"/dashboard/runs/{run.pk}/replay/")
+    assert response.status_code == 200
+    assert "Replay this run again?" in response.content.decode()
+    assert TaskRun.objects.filter(replay_of=run).count() == 1
+
+
+def test_bulk_replay_skips_runs_replayed_before(operator_client, make_failed):
+    done, fresh = make_failed(), make_failed()
+    post(operator_client, f"/dashboard/runs/{done.pk}/replay/")
+    content = bulk(operator_client, "replay", [done, fresh]).content.decode()
+    assert TaskRun.objects.filter(replay_of=done).count() == 1
+    assert TaskRun.objects.filter(replay_of=fresh).count() == 1
+    assert "Replayed 1 run as new runs. Skipped 1: run" in content and "was already replayed" in content
+
+
+# --- deeply nested edited arguments (defect 9) ------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deeply_nested_edited_arguments_are_a_form_error_not_a_500(operator_client, make_failed, depth):
+    run = make_failed()
+    text = '{"message": ' + "[" * depth + "]" * depth + "}"
+    response = replay_edited(operator_client, run, text)
+    assert response.status_code == 400
+    assert "nested more than 64 levels" in response.content.decode()
+    assert not TaskRun.objects.filter(replay_of=run).exists()

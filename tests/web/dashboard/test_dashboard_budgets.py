@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from taskboard.models import DeadLetter, Status, WorkerNode
+from taskboard.transport import cluster as transport_cluster
 
 # Measured with an empty cache: the charts write their closed minute and hour buckets to the
 # (database) cache on the first request of each minute/hour, which costs a few queries.
@@ -68,3 +69,15 @@ def test_warm_failures_page_reads_only_the_cache(operator_client, seeded, django
     operator_client.get("/dashboard/failures/")
     with django_assert_max_num_queries(5):  # session, user, two permission lookups, one cache read
         operator_client.get("/dashboard/failures/")
+
+
+@pytest.mark.parametrize("url", ["/dashboard/panels/workers/", "/dashboard/workers/"])
+def test_cluster_activity_keeps_the_budget(operator_client, seeded, django_assert_max_num_queries, monkeypatch, url):
+    # A reporting cluster's activity comes from the running runs: one bounded query on the
+    # panel, none more on the workers page (it has read them already).
+    monkeypatch.setattr(transport_cluster, "cluster_stats", lambda: [
+        {"queue": "default", "status": "Idle", "workers": [100, 101], "cluster_id": "c", "host": "host-a",
+         "pid": 3, "sentinel": 4, "reincarnations": 0, "uptime": 1.0, "task_q_size": 0}])
+    with django_assert_max_num_queries(BUDGETS[url]):
+        content = operator_client.get(url).content.decode()
+    assert "working" in content

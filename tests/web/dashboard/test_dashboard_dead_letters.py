@@ -92,3 +92,10 @@ def test_operator_without_discard_permission_sees_replay_only(client, make_faile
     make_failed()
     content = client.get("/dashboard/dead-letters/").content.decode()
     assert ">Replay</button>" in content and ">Discard</button>" not in content
+
+
+def test_bidi_controls_in_reason_and_error_show_escaped(viewer_client, make_failed):
+    make_failed("payout to \u202e\u2066txt.exe")
+    content = viewer_client.get("/dashboard/dead-letters/").content.decode()
+    assert "\u202e" not in content and "\u2066" not in content
+    assert "payout to \\u202e\\u2066txt.exe" in content

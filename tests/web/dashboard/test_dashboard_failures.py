@@ -124,3 +124,45 @@ def test_hostile_message_is_escaped_in_groups(viewer_client, make_failed):
     content = viewer_client.get("/dashboard/failures/").content.decode()
     assert "<script>alert(1)" not in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
+
+
+# --- an operator's cancel is not a failure (issue 12) ----------------------------------------------
+
+
+def cancelled_run(make_run, make_attempt):
+    run = make_run(Status.CANCELLED)
+    make_attempt(run, outcome=Outcome.CANCELLED, exception="taskboard.exceptions.TaskCancelled",
+                 message="Cancelled by operator.")
+    return run
+
+
+def test_an_operators_cancel_forms_no_failure_group(viewer_client, make_run, make_attempt):
+    cancelled_run(make_run, make_attempt)
+    assert groups() == {}
+    assert "TaskCancelled" not in viewer_client.get("/dashboard/failures/").content.decode()
+
+
+def test_a_cancel_does_not_count_in_a_group_it_shares_a_run_with(make_run, make_attempt):
+    run = make_run(Status.CANCELLED, attempts=2)
+    make_attempt(run, number=1, outcome=Outcome.RETRYABLE, message="flaky upstream")
+    make_attempt(run, number=2, outcome=Outcome.CANCELLED, exception="taskboard.exceptions.TaskCancelled",
+                 message="Cancelled by operator.")
+    assert [(group.message, group.count_7d) for group in groups().values()] == [("flaky upstream", 1)]
+
+
+def test_a_cancel_has_no_failure_group_page(viewer_client, make_run, make_attempt):
+    fingerprint = cancelled_run(make_run, make_attempt).attempt_set.get().fingerprint
+    assert failures.group_summary(fingerprint) is None
+    assert viewer_client.get(f"/dashboard/failures/{fingerprint}/").status_code == 404
+
+
+# --- user content with bidi controls shows them escaped ---------------------------------------------
+
+
+def test_bidi_controls_show_escaped_on_the_failures_pages(viewer_client, make_failed):
+    run = make_failed("refund for \u202eexe.pdf")
+    fingerprint = run.attempt_set.get().fingerprint
+    for url in ("/dashboard/failures/", f"/dashboard/failures/{fingerprint}/"):
+        content = viewer_client.get(url).content.decode()
+        assert "\u202e" not in content
+        assert "refund for \\u202eexe.pdf" in content

@@ -113,7 +113,7 @@ def test_live_fragment_polls_while_the_run_is_open(viewer_client, make_run):
     run = make_run(Status.RUNNING)
     response = viewer_client.get(f"/dashboard/runs/{run.pk}/progress/")
     assert response.status_code == 200
-    assert "every 2s [document.visibilityState === 'visible']" in response.content.decode()
+    assert 'hx-trigger="every 2s"' in response.content.decode()
 
 
 def test_live_fragment_answers_286_once_finished(viewer_client, make_run):
@@ -141,3 +141,62 @@ def test_hostile_arguments_and_errors_are_escaped(viewer_client, make_run, make_
     content = page(viewer_client, run)
     assert "<script>alert" not in content
     assert "&lt;script&gt;alert(" in content
+
+
+# --- an operator's cancel is not a failure (issue 12, defect 4) ---------------------------------
+
+
+def cancelled_run(make_run, make_attempt):
+    run = make_run(Status.CANCELLED, cancel_requested=True, cancel_requested_by="bob",
+                   last_error="TaskCancelled: cancelled by bob")
+    make_attempt(run, outcome=Outcome.CANCELLED, exception="taskboard.exceptions.TaskCancelled",
+                 message="cancelled by bob")
+    return run
+
+
+def test_a_cancelled_attempt_is_not_styled_as_an_error(viewer_client, make_run, make_attempt):
+    content = page(viewer_client, cancelled_run(make_run, make_attempt))
+    assert '<li class="tl-item is-cancelled">' in content
+    assert "is-error" not in content and 'class="tl-error"' not in content
+
+
+def test_a_cancelled_attempt_offers_no_similar_failures(viewer_client, make_run, make_attempt):
+    content = page(viewer_client, cancelled_run(make_run, make_attempt))
+    assert "Similar failures" not in content
+    assert "Stopped by bob’s cancel" in content
+
+
+# --- finished runs show no live state (defect 7) -------------------------------------------------
+
+
+def test_a_failed_run_shows_no_empty_progress_bar(viewer_client, make_failed):
+    content = page(viewer_client, make_failed())
+    assert 'role="progressbar"' not in content
+
+
+def test_a_failed_run_keeps_the_progress_it_reached(viewer_client, make_failed):
+    content = page(viewer_client, make_failed(progress=40, progress_message="40 of 100"))
+    assert 'aria-valuenow="40"' in content
+
+
+def test_a_finished_run_shows_no_stale_heartbeat(viewer_client, make_failed):
+    run = make_failed()
+    run.heartbeat_at = run.finished_at
+    run.save()
+    assert "<dt>Heartbeat</dt>" not in page(viewer_client, run)
+
+
+def test_a_running_run_shows_its_heartbeat(viewer_client, make_run):
+    assert "<dt>Heartbeat</dt>" in page(viewer_client, make_run(Status.RUNNING))
+
+
+# --- a replayed run says so (defect 6) --------------------------------------------------------
+
+
+def test_an_already_replayed_run_names_its_replay_next_to_the_button(operator_client, make_failed, make_run):
+    run = make_failed()
+    replay = make_run(Status.QUEUED, replay_of=run)
+    content = page(operator_client, run)
+    assert '<button type="submit" class="btn">Replay again…</button>' in content
+    link = f'<a href="/dashboard/runs/{replay.pk}/" class="mono">{str(replay.pk)[:8]}</a>'
+    assert f"Already replayed as {link}" in content

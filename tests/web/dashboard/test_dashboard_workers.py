@@ -65,7 +65,7 @@ def test_cluster_stats_are_shown(viewer_client, db, monkeypatch):
         "status": "Working", "reincarnations": 1, "uptime": 125.0, "task_q_size": 3, "queue": "default"}])
     content = viewer_client.get("/dashboard/workers/").content.decode()
     assert '<td class="mono">abcdef12</td>' in content
-    assert "<td>Working</td>" in content
+    assert "<td>working</td>" in content
     assert "2 m 05 s" in content
 
 
@@ -82,3 +82,25 @@ def test_page_survives_an_unreadable_cluster_cache(viewer_client, db, monkeypatc
 def test_nodes_fragment_polls(viewer_client, db):
     content = viewer_client.get("/dashboard/workers/", HTTP_HX_REQUEST="true").content.decode()
     assert content.lstrip().startswith('<div id="nodes" hx-get="/dashboard/workers/"')
+
+
+def test_a_cluster_whose_worker_runs_something_is_working(viewer_client, make_run, monkeypatch):
+    # Issue 12: django-q2 reports "Idle" while its worker executes a run; the page showed
+    # "Idle" for the cluster next to the node's "Running now (1)".
+    node()
+    make_run(Status.RUNNING, worker="host-a:101")
+    monkeypatch.setattr(transport_cluster, "cluster_stats", lambda: [{
+        "cluster_id": "abcdef1234", "host": "host-a", "pid": 77, "sentinel": 78, "workers": [101, 102],
+        "status": "Idle", "reincarnations": 0, "uptime": 5.0, "task_q_size": 0, "queue": "default"}])
+    content = viewer_client.get("/dashboard/workers/").content.decode()
+    assert "Running now (1)" in section(content, "host-a:10")
+    cluster_row = content.split('<td class="mono">abcdef12</td>')[1].split("</tr>")[0]
+    assert "working" in cluster_row and "1 running" in cluster_row
+    assert "Idle" not in cluster_row and "idle" not in cluster_row
+
+
+def test_bidi_controls_in_a_hostname_show_escaped(viewer_client, db):
+    node(hostname="evil\u202eost")
+    content = viewer_client.get("/dashboard/workers/").content.decode()
+    assert "\u202e" not in content
+    assert "evil\\u202eost:10" in content

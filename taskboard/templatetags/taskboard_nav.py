@@ -1,0 +1,71 @@
+"""The dashboard's main navigation and its keyboard shortcuts: one list for both.
+
+``base.html`` renders the nav links and the shortcut help from ``nav_items``, and
+``taskboard.js`` binds each link's ``data-shortcut`` ("g o": press g, then o), so a page, its
+link and its shortcut cannot drift apart. A page whose URL does not resolve (not installed)
+is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str  # what ``nav`` is set to on the page, for aria-current
+    label: str
+    url: str
+    shortcut: str  # "" for none
+
+    @property
+    def keys(self) -> list[str]:
+        return self.shortcut.split()
+
+
+# (nav key, label, URL name, shortcut)
+NAV: tuple[tuple[str, str, str, str], ...] = (
+    ("overview", "Overview", "taskboard:overview", "g o"),
+    ("runs", "Runs", "taskboard:runs", "g r"),
+    ("new-run", "New run", "taskboard:run-new", "g n"),
+    ("tasks", "Tasks", "taskboard:tasks", "g t"),
+    ("failures", "Failures", "taskboard:failures", "g f"),
+    ("dead-letters", "Dead letters", "taskboard:dead-letters", "g d"),
+    ("workers", "Workers", "taskboard:workers", "g w"),
+    ("api", "API docs", "taskboard-api:openapi-view", "g a"),
+    ("admin", "Admin", "admin:index", ""),
+)
+
+# Shortcuts that are not pages; taskboard.js implements them.
+ACTION_SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("/", "Focus the search or filter field"),
+    ("p", "Pause or resume live updates"),
+    ("?", "Show these shortcuts"),
+)
+
+
+def _resolve(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+@register.simple_tag
+def nav_items() -> list[NavItem]:
+    items = []
+    for key, label, name, shortcut in NAV:
+        url = _resolve(name)
+        if url is not None:
+            items.append(NavItem(key, label, url, shortcut))
+    return items
+
+
+@register.simple_tag
+def action_shortcuts() -> tuple[tuple[str, str], ...]:
+    return ACTION_SHORTCUTS

@@ -1,0 +1,80 @@
+"""Project middleware: chunked request bodies under WSGI, and no caching of private pages.
+
+``ChunkedBodyMiddleware``: a request sent with ``Transfer-Encoding: chunked`` has no
+``Content-Length``, and Django's WSGI handler then reads its body as empty (it trusts only
+``Content-Length``). When the server has de-chunked the body and marks the stream as ending
+(``wsgi.input_terminated``, which gunicorn sets), the body is read here, at most one byte
+past the upload limit, and handed on with its real length: the views see it as if it had been
+sent with a ``Content-Length``, and a body over the limit is refused (413 from the API) the
+same way.
+
+``NoStoreMiddleware``: dashboard pages, API answers and metrics hold operational data that
+must not stay in a browser's or a proxy's cache (``Cache-Control: no-store``), also after a
+logout on a shared machine. A response that declares itself ``public`` (the docs' static
+assets) keeps its own policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from io import BytesIO
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_cache_control
+
+from taskboard.conf import conf
+
+type GetResponse = Callable[[HttpRequest], HttpResponseBase]
+
+NO_STORE_PREFIXES = ("/dashboard/", "/api/", "/metrics")
+READ_SIZE = 64 * 1024
+
+
+def body_limit() -> int:
+    """The largest body any view accepts; the chunked reader stops one byte past it."""
+    return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0, conf.API_MAX_BODY)
+
+
+def is_unsized_chunked(meta: dict[str, object]) -> bool:
+    encoding = str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    return ("chunked" in encoding and not meta.get("CONTENT_LENGTH")
+            and bool(meta.get("wsgi.input_terminated")) and "wsgi.input" in meta)
+
+
+class ChunkedBodyMiddleware:
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if is_unsized_chunked(request.META):
+            self._buffer(request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _buffer(request: HttpRequest) -> None:
+        stream = request.META["wsgi.input"]
+        wanted = body_limit() + 1
+        parts: list[bytes] = []
+        size = 0
+        while size < wanted:
+            part = stream.read(min(READ_SIZE, wanted - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        data = b"".join(parts)
+        request.META["CONTENT_LENGTH"] = str(len(data))
+        # WSGIRequest keeps its body stream here; request.body and request.POST read from it.
+        request._stream = BytesIO(data)
+
+
+class NoStoreMiddleware:
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if request.path_info.startswith(NO_STORE_PREFIXES) and "public" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, no_store=True)
+        return response
