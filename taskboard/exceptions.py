@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.tasks.exceptions import InvalidTask
 
+if TYPE_CHECKING:
+    from taskboard.models import TaskRun
+
 __all__ = [
+    "AlreadyReplayed",
     "InvalidTaskArguments",
     "NotAllowed",
     "OperationError",
@@ -50,6 +56,14 @@ class UnknownTask(InvalidTask):
 
 class OperationError(Exception):
     """An operator verb cannot apply to the run in its current state (HTTP 409)."""
+
+
+class AlreadyReplayed(OperationError):
+    """A replay that asked for a run's first replay found an earlier one (``earlier``)."""
+
+    def __init__(self, run: TaskRun, earlier: TaskRun) -> None:
+        super().__init__(f"run {str(run.pk)[:8]} was already replayed as {str(earlier.pk)[:8]}")
+        self.run, self.earlier = run, earlier
 
 
 class NotAllowed(Exception):

@@ -273,13 +273,13 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_PROXY_SSL_HEADER = env_proxy_header("SECURE_PROXY_SSL_HEADER")
 
 # Django's own CSP. Scripts only from this origin: no inline scripts, no eval (htmx runs with
-# allowEval off; the API docs load django-ninja's bundled Swagger UI files). Styles likewise,
-# except style attributes (a progress bar's width): no <style> element may be injected.
+# allowEval off; the API docs load django-ninja's bundled Swagger UI files). Styles likewise:
+# no <style> element and no style attribute (a progress bar's width comes from data-width,
+# set by static/taskboard/widths.js through the CSSOM).
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "style-src-attr": [CSP.UNSAFE_INLINE],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],

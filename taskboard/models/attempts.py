@@ -9,6 +9,12 @@ from django.db.models import Q
 
 from taskboard.models.choices import Outcome
 
+# A failure: an attempt that neither succeeded nor was cancelled by an operator (a cancel is a
+# decision, not an error). The failure groups filter with exactly this condition
+# (``readmodels.failures.FAILED_ATTEMPT``), so the partial index below can answer them.
+FAILED = ~Q(outcome=Outcome.SUCCEEDED) & ~Q(outcome=Outcome.CANCELLED)
+FAILED_OUTCOMES = frozenset(Outcome) - {Outcome.SUCCEEDED, Outcome.CANCELLED}
+
 
 class TaskAttempt(models.Model):
     run = models.ForeignKey("taskboard.TaskRun", on_delete=models.CASCADE, related_name="attempt_set")
@@ -35,8 +41,7 @@ class TaskAttempt(models.Model):
             models.Index(fields=["task", "finished_at"], name="attempt_task_time"),
             # dashboard: failure groups and the latest failures (a range of failed attempts,
             # grouped by fingerprint, answered from the index alone)
-            models.Index(fields=["finished_at", "fingerprint"], condition=~Q(outcome="succeeded"),
-                         name="attempt_failures"),
+            models.Index(fields=["finished_at", "fingerprint"], condition=FAILED, name="attempt_failures"),
         ]
 
     def __str__(self) -> str:
@@ -48,7 +53,11 @@ class TaskAttempt(models.Model):
 
     @property
     def is_error(self) -> bool:
-        return self.outcome != Outcome.SUCCEEDED
+        """A failure (``FAILED``): neither succeeded nor cancelled by an operator.
+
+        A run's JSON ``errors`` still lists every attempt that did not succeed, cancels
+        included (CONTRACT.md: ``kind`` may be ``cancelled``)."""
+        return self.outcome in FAILED_OUTCOMES
 
     @property
     def summary(self) -> str:

@@ -1,11 +1,13 @@
-"""What the verbs act on: a run by id, the open dead letters of a selection, a task's backend."""
+"""What the verbs act on: a run by id (or locked for a check-then-write), the open dead letters
+of a selection, a task's backend."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.tasks import Task
 
 from taskboard.backend.backend import TaskboardBackend
@@ -16,8 +18,30 @@ from taskboard.models.dead_letters import DeadLetterQuerySet
 
 def get_run(run_id: uuid.UUID | str) -> TaskRun:
     """The run, or ``TaskRun.DoesNotExist`` (also for a malformed id)."""
+    return _one(TaskRun.objects.all(), run_id)
+
+
+def lock_run(run_id: uuid.UUID | str) -> TaskRun:
+    """The run, read under a lock held until the surrounding transaction ends: what a verb
+    checks then cannot change before it commits what it writes.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` of its row. SQLite has no row locks but one writer at
+    a time: a no-op UPDATE of the row takes the database's write lock first (settings begin
+    transactions IMMEDIATE, which already holds it; this keeps the order without them).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise transaction.TransactionManagementError("lock_run needs a transaction")
+    if connection.features.has_select_for_update:
+        return _one(TaskRun.objects.select_for_update(), run_id)
+    return _one(TaskRun.objects.all(), run_id, write_first=True)
+
+
+def _one(runs: QuerySet[TaskRun], run_id: uuid.UUID | str, *, write_first: bool = False) -> TaskRun:
     try:
-        return TaskRun.objects.get(pk=uuid.UUID(str(run_id)))
+        pk = uuid.UUID(str(run_id))
+        if write_first:
+            runs.filter(pk=pk).update(status=F("status"))
+        return runs.get(pk=pk)
     except (ValueError, TaskRun.DoesNotExist):
         raise TaskRun.DoesNotExist(f"no run {run_id}") from None
 

@@ -4,13 +4,16 @@ Aggregates are time-bounded on an indexed timestamp (at most ``FAILURE_WINDOW``)
 counts are rolled up per hour. An hour that has closed never changes (an attempt is stamped
 with the time it is recorded), so its cells are computed once and kept in the cache; only the
 last two hours are read live. The seven-day window is 168 whole hours, the last one still
-running. Cold, the first visit reads the whole window once. Whole lists of groups are cached
-for ``CACHE_SECONDS``.
+running. Cold, the first visit reads the whole window once. A From/To range is read in one
+pass over its rows (at most ``FAILURE_WINDOW`` of them). Whole lists of groups are cached for
+``CACHE_SECONDS``.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +22,8 @@ from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from taskboard.models import FINISHED, DeadLetter, Outcome, Status, TaskAttempt
+from taskboard.models import FINISHED, DeadLetter, Status, TaskAttempt
+from taskboard.models.attempts import FAILED
 from taskboard.readmodels.cache import cache_get, cache_set, cached
 
 FAILURE_WINDOW = timedelta(days=7)
@@ -37,9 +41,10 @@ CLOSED_HOURS_TTL = 24 * 3600
 
 # What counts as a failure: every attempt that did not succeed, except an operator's cancel,
 # which is a decision, not an error (it forms no failure group and is no failed attempt).
-# The partial index ``attempt_failures`` is declared with ``~Q(outcome=succeeded)``, the first
-# term here, so SQLite and PostgreSQL can still use it for queries filtering with this.
-FAILED_ATTEMPT = ~Q(outcome=Outcome.SUCCEEDED) & ~Q(outcome=Outcome.CANCELLED)
+# The one definition is the model's, which is also the condition of the partial index
+# ``attempt_failures`` (PostgreSQL answers these queries from that index alone; SQLite matches
+# a partial index only against literal values, and Django binds them, so it reads the table).
+FAILED_ATTEMPT = FAILED
 
 # Aggregates count a column of the covering index (never NULL) rather than the primary key,
 # so PostgreSQL can answer them with index-only scans. (COUNT(*) cannot take a FILTER here.)
@@ -64,6 +69,7 @@ class FailureGroup:
     spark: list[int] = field(default_factory=list)
     runs: int = 0
     recovered: int = 0
+    count_range: int = 0  # failed attempts in the asked range (``failure_groups(since=, until=)``)
     sample: TaskAttempt | None = None  # the latest attempt, on the group's own page
 
     @property
@@ -89,8 +95,7 @@ def hourly() -> TruncHour:
 
 
 def _failed_attempts(task: str | None, start: datetime, end: datetime | None = None) -> QuerySet[TaskAttempt]:
-    # Index attempt_failures (finished_at, fingerprint) WHERE outcome <> 'succeeded': a range
-    # scan (index-only once the index leaves cancels out too, as FAILED_ATTEMPT does). The
+    # Index attempt_failures (finished_at, fingerprint) WHERE FAILED: a range scan. The
     # fingerprint hashes task, exception and the normalised message, so grouping by it is
     # grouping by task x exception x message.
     attempts = TaskAttempt.objects.filter(FAILED_ATTEMPT, finished_at__gte=start)
@@ -157,22 +162,56 @@ def failure_stats(task: str | None, now: datetime, *, compute: bool = True) -> d
     return groups
 
 
-def failure_groups(task: str | None = None, sort: str = "recent") -> list[FailureGroup]:
-    key = f"failures:{sort}:{task or ''}"
-    return cached(key, lambda: _failure_groups(timezone.now(), task, sort))
+def failure_groups(task: str | None = None, sort: str = "recent", *, since: datetime | None = None,
+                   until: datetime | None = None) -> list[FailureGroup]:
+    """The groups of the last seven days (counted per hour, day and week), or of the failed
+    attempts in ``[since, until)`` (counted in ``count_range``): at most ``FAILURE_WINDOW``
+    ending at ``until`` (or now), so the aggregate stays a bounded range scan."""
+    if since is None and until is None:
+        return cached(f"failures:{sort}:{task or ''}", lambda: _failure_groups(timezone.now(), task, sort))
+    key = f"failures:{sort}:{task or ''}:{since and since.isoformat()}:{until and until.isoformat()}"
+    return cached(key, lambda: _range_groups(task, sort, since, until, timezone.now()))
 
 
 def _failure_groups(now: datetime, task: str | None, sort: str) -> list[FailureGroup]:
     stats = failure_stats(task, now) or {}
+    return _top(stats, sort, lambda g: g.count_24h, now - timedelta(hours=24), None)
+
+
+def _top(stats: dict[str, FailureGroup], sort: str, frequency: Callable[[FailureGroup], int],
+         recovery_start: datetime, recovery_end: datetime | None) -> list[FailureGroup]:
     if sort == "frequent":
-        top = sorted(stats.values(), key=lambda g: (g.count_24h, g.last_seen), reverse=True)
+        top = sorted(stats.values(), key=lambda g: (frequency(g), g.last_seen), reverse=True)
     else:
         top = sorted(stats.values(), key=lambda g: g.last_seen, reverse=True)
     groups = {group.fingerprint: group for group in top[:FAILURE_GROUPS]}
     if groups:
         _add_samples(groups)
-        _add_recovery(groups, now)
+        _add_recovery(groups, recovery_start, recovery_end)
     return list(groups.values())
+
+
+def _range_groups(task: str | None, sort: str, since: datetime | None, until: datetime | None,
+                  now: datetime) -> list[FailureGroup]:
+    end = until or now
+    start = max(since or end - FAILURE_WINDOW, end - FAILURE_WINDOW)
+    if start >= end:
+        return []
+    # One pass over the range's index entries, per hour (for the sparkline) and group.
+    rows = (_failed_attempts(task, start, end).annotate(hour=hourly()).values("hour", "fingerprint")
+            .annotate(n=Count("*"), first=Min("finished_at"), last=Max("finished_at")).order_by())
+    first_hour = floor_hour(start)
+    hours = max(1, math.ceil((end - first_hour) / HOUR))
+    stats: dict[str, FailureGroup] = {}
+    for row in rows:
+        group = stats.get(row["fingerprint"])
+        if group is None:
+            group = stats[row["fingerprint"]] = FailureGroup(row["fingerprint"], 0, 0, 0, row["first"], row["last"],
+                                                             spark=[0] * SPARK_BUCKETS)
+        group.count_range += row["n"]
+        group.first_seen, group.last_seen = min(group.first_seen, row["first"]), max(group.last_seen, row["last"])
+        group.spark[min(SPARK_BUCKETS - 1, int((row["hour"] - first_hour) / HOUR) * SPARK_BUCKETS // hours)] += row["n"]
+    return _top(stats, sort, lambda g: g.count_range, max(start, end - RECOVERY_SAMPLE_WINDOW), end)
 
 
 def _add_samples(groups: dict[str, FailureGroup]) -> None:
@@ -185,12 +224,15 @@ def _add_samples(groups: dict[str, FailureGroup]) -> None:
         groups[sample.fingerprint].describe(sample, message_limit=500)
 
 
-def _add_recovery(groups: dict[str, FailureGroup], now: datetime) -> None:
-    # Of the runs that recently hit this failure and have finished since, the share that still
-    # succeeded: "does retrying this help?". A bounded sample of the newest failing attempts.
-    rows = (TaskAttempt.objects.filter(FAILED_ATTEMPT, fingerprint__in=list(groups),
-                                       finished_at__gte=now - RECOVERY_SAMPLE_WINDOW)
-            .order_by("-finished_at").values_list("fingerprint", "run_id", "run__status")[:RECOVERY_SAMPLE])
+def _add_recovery(groups: dict[str, FailureGroup], start: datetime, end: datetime | None) -> None:
+    # Of the runs that hit this failure in [start, end) (the last day of the window) and have
+    # finished since, the share that still succeeded: "does retrying this help?". A bounded
+    # sample of the newest failing attempts.
+    attempts = TaskAttempt.objects.filter(FAILED_ATTEMPT, fingerprint__in=list(groups), finished_at__gte=start)
+    if end is not None:
+        attempts = attempts.filter(finished_at__lt=end)
+    rows = (attempts.order_by("-finished_at").values_list("fingerprint", "run_id", "run__status")
+            [:RECOVERY_SAMPLE])
     sampled: dict[str, dict[uuid.UUID, str]] = {fingerprint: {} for fingerprint in groups}
     for fingerprint, run_id, status in rows:
         runs = sampled[fingerprint]

@@ -1,4 +1,4 @@
-"""The JSON of runs and dead letters, key for key as CONTRACT.md shows them.
+"""The JSON of runs, dead letters and failure groups, key for key as CONTRACT.md shows them.
 
 Used by the JSON API and the management commands. Timestamps are ISO 8601 in UTC with an
 explicit ``+00:00`` offset and full microseconds. Cursors live in ``paging``; parsing what
@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from taskboard.models import DeadLetter, Outcome, TaskAttempt, TaskRun
+from taskboard.readmodels.failures import FailureGroup
 
 
 def iso(value: datetime | None) -> str | None:
@@ -65,6 +66,7 @@ def run_to_dict(run: TaskRun) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
+        "priority": run.priority,
         "errors": [
             {
                 "attempt": attempt.number,
@@ -87,4 +89,23 @@ def dead_letter_to_dict(letter: DeadLetter) -> dict[str, Any]:
         "created_at": iso(letter.created_at),
         "resolved_at": iso(letter.resolved_at),
         "resolution": letter.resolution or None,
+    }
+
+
+def failure_group_to_dict(group: FailureGroup) -> dict[str, Any]:
+    """An item of ``/api/failures/`` (and of ``taskboard_failures --json``)."""
+    return {
+        "fingerprint": group.fingerprint,
+        "task": group.task,
+        "exception": group.exception,
+        "message": group.message,
+        "count_1h": group.count_1h,
+        "count_24h": group.count_24h,
+        "count_7d": group.count_7d,
+        "kind": group.outcome,
+        "first_seen": iso(group.first_seen),
+        "last_seen": iso(group.last_seen),
+        "sample_run": str(group.sample_run_id) if group.sample_run_id else None,
+        "runs_sampled": group.runs,
+        "recovered": group.recovered,
     }

@@ -3,15 +3,19 @@
 ``base.html`` renders the nav links and the shortcut help from ``nav_items``, and
 ``taskboard.js`` binds each link's ``data-shortcut`` ("g o": press g, then o), so a page, its
 link and its shortcut cannot drift apart. A page whose URL does not resolve (not installed)
-is left out.
+is left out, and so is a page the user may not open (New run needs the enqueue permission):
+no link, no shortcut.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+
+from taskboard import operations
 
 register = template.Library()
 
@@ -28,17 +32,17 @@ class NavItem:
         return self.shortcut.split()
 
 
-# (nav key, label, URL name, shortcut)
-NAV: tuple[tuple[str, str, str, str], ...] = (
-    ("overview", "Overview", "taskboard:overview", "g o"),
-    ("runs", "Runs", "taskboard:runs", "g r"),
-    ("new-run", "New run", "taskboard:run-new", "g n"),
-    ("tasks", "Tasks", "taskboard:tasks", "g t"),
-    ("failures", "Failures", "taskboard:failures", "g f"),
-    ("dead-letters", "Dead letters", "taskboard:dead-letters", "g d"),
-    ("workers", "Workers", "taskboard:workers", "g w"),
-    ("api", "API docs", "taskboard-api:openapi-view", "g a"),
-    ("admin", "Admin", "admin:index", ""),
+# (nav key, label, URL name, shortcut, the permission the page needs beyond viewing or "")
+NAV: tuple[tuple[str, str, str, str, str], ...] = (
+    ("overview", "Overview", "taskboard:overview", "g o", ""),
+    ("runs", "Runs", "taskboard:runs", "g r", ""),
+    ("new-run", "New run", "taskboard:run-new", "g n", operations.PERM_ENQUEUE),
+    ("tasks", "Tasks", "taskboard:tasks", "g t", ""),
+    ("failures", "Failures", "taskboard:failures", "g f", ""),
+    ("dead-letters", "Dead letters", "taskboard:dead-letters", "g d", ""),
+    ("workers", "Workers", "taskboard:workers", "g w", ""),
+    ("api", "API docs", "taskboard-api:openapi-view", "g a", ""),
+    ("admin", "Admin", "admin:index", "", ""),
 )
 
 # Shortcuts that are not pages; taskboard.js implements them.
@@ -56,10 +60,13 @@ def _resolve(name: str) -> str | None:
         return None
 
 
-@register.simple_tag
-def nav_items() -> list[NavItem]:
+@register.simple_tag(takes_context=True)
+def nav_items(context: dict[str, Any]) -> list[NavItem]:
+    user = context.get("user")
     items = []
-    for key, label, name, shortcut in NAV:
+    for key, label, name, shortcut, perm in NAV:
+        if perm and (user is None or not user.has_perm(perm)):
+            continue
         url = _resolve(name)
         if url is not None:
             items.append(NavItem(key, label, url, shortcut))

@@ -9,9 +9,11 @@ fails when a page is added to ``taskboard/web/dashboard/urls.py`` without being 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from taskboard import operations
 from taskboard.backend import registry
@@ -77,6 +79,11 @@ def seed_every_state() -> Seed:
     return Seed(succeeded, failed, hostile, running, cancelled, replayed, fingerprint)
 
 
+def a_day_ago() -> str:
+    """A From value, as a datetime-local input sends it."""
+    return timezone.localtime(timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def _url(name: str, *args: Any) -> str | None:
     try:
         return reverse(f"taskboard:{name}", args=args)
@@ -96,6 +103,7 @@ def every_page(seed: Seed) -> list[Page]:
         Page("run-detail-succeeded", "run", f"/dashboard/runs/{seed.succeeded}/", "noop"),
         Page("run-detail-cancelled", "run", f"/dashboard/runs/{seed.cancelled}/", "sleep"),
         Page("failures", "failures", "/dashboard/failures/", "Failures"),
+        Page("failures-range", "failures", f"/dashboard/failures/?from={a_day_ago()}&sort=frequent", "Failures"),
         Page("failure-group", "failure-group", f"/dashboard/failures/{seed.fingerprint}/", "PermanentError"),
         Page("dead-letters", "dead-letters", "/dashboard/dead-letters/", "Dead letters"),
         Page("dead-letters-resolved", "dead-letters", "/dashboard/dead-letters/?state=resolved", "Dead letters"),

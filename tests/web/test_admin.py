@@ -79,6 +79,16 @@ def test_replay_action(admin_client, make_failed):
     assert "Replayed as new runs: 1." in messages_of(response)
 
 
+def test_replay_action_skips_runs_replayed_before(admin_client, make_failed):
+    # As the dashboard's bulk replay: a second replay of a run is confirmed on its own page.
+    run = make_failed()
+    action(admin_client, "taskrun", "replay_runs", [run])
+    response = action(admin_client, "taskrun", "replay_runs", [run])
+    assert TaskRun.objects.filter(replay_of=run).count() == 1
+    assert any(message.startswith(f"Skipped {run.pk}: run {str(run.pk)[:8]} was already replayed")
+               for message in messages_of(response))
+
+
 def test_replay_action_reports_skipped_runs(admin_client, make_run):
     run = make_run(Status.SUCCEEDED)
     response = action(admin_client, "taskrun", "replay_runs", [run])

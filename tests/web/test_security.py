@@ -160,6 +160,13 @@ def test_pages_carry_a_csp_without_inline_scripts(operator_client: Client, url: 
     assert (policy["object-src"], policy["frame-ancestors"]) == (["'none'"], ["'none'"])
 
 
+@pytest.mark.parametrize("url", ["/accounts/login/", "/dashboard/", "/api/docs", "/admin/login/"])
+def test_no_directive_allows_inline_styles(operator_client: Client, url: str) -> None:
+    # Not even style attributes (style-src-attr): the progress bar sets its width from data-width.
+    policy = csp_of(operator_client.get(url))
+    assert [name for name, sources in policy.items() if "'unsafe-inline'" in sources] == []
+
+
 def test_api_docs_page_needs_no_inline_script(client: Client) -> None:
     html = client.get("/api/docs").content.decode()
     # Every executable script is a file of this origin; the settings are JSON data, not code.

@@ -18,18 +18,9 @@ from django.db import transaction
 
 from taskboard import operations
 from taskboard.readmodels import failures
-from taskboard.readmodels.representations import iso
+from taskboard.readmodels.representations import failure_group_to_dict, iso
 
 FINGERPRINT = re.compile(r"[0-9a-f]{1,16}")
-
-
-def group_json(group: failures.FailureGroup) -> dict[str, Any]:
-    """A group as ``GET /api/failures/`` lists it."""
-    plain = ("fingerprint", "task", "exception", "message", "count_1h", "count_24h", "count_7d")
-    return {**{name: getattr(group, name) for name in plain}, "kind": group.outcome,
-            "first_seen": iso(group.first_seen), "last_seen": iso(group.last_seen),
-            "sample_run": str(group.sample_run_id) if group.sample_run_id else None,
-            "runs_sampled": group.runs, "recovered": group.recovered}
 
 
 class Command(BaseCommand):
@@ -52,7 +43,7 @@ class Command(BaseCommand):
             raise CommandError("list takes no FINGERPRINT (did you mean: replay FINGERPRINT?)")
         groups = failures.failure_groups(options["task"] or None, options["sort"])
         if options["json"]:
-            self.stdout.write(json.dumps({"results": [group_json(g) for g in groups]}, indent=2))
+            self.stdout.write(json.dumps({"results": [failure_group_to_dict(g) for g in groups]}, indent=2))
             return
         if not groups:
             self.stdout.write("no failures in the last 7 days")

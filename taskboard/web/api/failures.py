@@ -16,7 +16,7 @@ from ninja import Path, Query, Router
 from taskboard import operations
 from taskboard.operations import inputs
 from taskboard.readmodels import failures
-from taskboard.readmodels.representations import iso
+from taskboard.readmodels.representations import failure_group_to_dict
 from taskboard.web.api.auth import CAN_REPLAY, CAN_VIEW
 from taskboard.web.api.dead_letters import replayed_json
 from taskboard.web.api.schemas import ERRORS, FINGERPRINT_PATTERN, ErrorOut, FailureGroupList, ReplayedOut
@@ -24,15 +24,6 @@ from taskboard.web.errors import JsonError
 from taskboard.web.requests import ApiRequest
 
 router = Router()
-
-
-def group_to_dict(group: failures.FailureGroup) -> dict[str, Any]:
-    # Also ``taskboard_failures --json``'s shape (commands may not import web).
-    plain = ("fingerprint", "task", "exception", "message", "count_1h", "count_24h", "count_7d")
-    return {**{name: getattr(group, name) for name in plain}, "kind": group.outcome,
-            "first_seen": iso(group.first_seen), "last_seen": iso(group.last_seen),
-            "sample_run": str(group.sample_run_id) if group.sample_run_id else None,
-            "runs_sampled": group.runs, "recovered": group.recovered}
 
 
 @router.get("/failures/", auth=CAN_VIEW, response={200: FailureGroupList, ERRORS: ErrorOut},
@@ -48,7 +39,7 @@ def list_failure_groups(
     ``runs_sampled``/``recovered``: of the recent runs that hit the failure and have finished,
     how many still succeeded (does retrying help?)."""
     inputs.check_text(task, "task")
-    return {"results": [group_to_dict(g) for g in failures.failure_groups(task or None, sort)]}
+    return {"results": [failure_group_to_dict(g) for g in failures.failure_groups(task or None, sort)]}
 
 
 @router.post("/failures/{fingerprint}/replay/", auth=CAN_REPLAY, response={200: ReplayedOut, ERRORS: ErrorOut},

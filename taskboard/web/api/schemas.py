@@ -98,6 +98,7 @@ class RunOut(Schema):
     started_at: str | None
     finished_at: str | None
     replay_of: str | None
+    priority: int = Field(description="Higher starts first when a queue has a backlog")
     errors: list[RunError]
 
 

@@ -140,6 +140,12 @@ def run_link(run: TaskRun) -> tuple[str, str]:
 # --- run list bulk actions ------------------------------------------------------------------
 
 
+# What a bulk action on runs did, by action ({n} runs, {s} the plural's "s"); cancel says more.
+BULK_DONE = {"replay": "Replayed {n} run{s} as new runs.",
+             "retry_now": "Retrying {n} run{s} now: the next attempts are queued.",
+             "run_now": "Queued {n} scheduled run{s} now."}
+
+
 def bulk_toast(action: str, outcome: operations.BulkResult) -> Toast:
     done = len(outcome.done)
     if action == "cancel":
@@ -148,7 +154,7 @@ def bulk_toast(action: str, outcome: operations.BulkResult) -> Toast:
         if stopping:
             text += f" Asked {stopping} running run{'s' if stopping != 1 else ''} to stop."
     else:
-        text = f"Replayed {done} run{'s' if done != 1 else ''} as new runs."
+        text = BULK_DONE[action].format(n=done, s="s" if done != 1 else "")
     if outcome.skipped:
         run_id, reason = outcome.skipped[0]
         text += f" Skipped {len(outcome.skipped)}: {reason}"
@@ -186,10 +192,12 @@ def runs_bulk(request: HtmxHttpRequest) -> HttpResponse:
         raise ActionFailed("Malformed selection.", 400)
     if not ids:
         raise ActionFailed("Select at least one run first.", 400)
-    if action == "cancel":
-        outcome = perform(lambda: operations.cancel_many(ids, user=request.user))
-    else:
+    if action == "replay":
         outcome = replay_unreplayed(request, ids)
+    else:
+        verb = {"cancel": operations.cancel_many, "retry_now": operations.retry_now_many,
+                "run_now": operations.run_now_many}[action]
+        outcome = perform(lambda: verb(ids, user=request.user))
     toast = bulk_toast(action, outcome)
     if not request.htmx:
         return back_to(request, toast, f"{reverse('taskboard:runs')}?{request.GET.urlencode()}")

@@ -42,8 +42,11 @@ class BulkAction:
     perm: str
 
 
+# A run's verbs in bulk; each value is also its key in ``run_pages.allowed_verbs``.
 RUN_BULK_ACTIONS = (BulkAction("cancel", "Cancel", "btn-danger-quiet", operations.PERM_CANCEL),
-                    BulkAction("replay", "Replay", "", operations.PERM_REPLAY))
+                    BulkAction("replay", "Replay", "", operations.PERM_REPLAY),
+                    BulkAction("retry_now", "Retry now", "", operations.PERM_RETRY_NOW),
+                    BulkAction("run_now", "Run now", "", operations.PERM_RUN_NOW))
 DEAD_LETTER_BULK_ACTIONS = (BulkAction("replay", "Replay", "btn-primary", operations.PERM_REPLAY),
                             BulkAction("discard", "Discard", "btn-danger-quiet", operations.PERM_DISCARD))
 

@@ -2,7 +2,7 @@
 
 A filter with an invalid value (``?status=bogus``, a ``to`` before ``from``, an unknown
 ``status:`` in the search) is never ignored: the list shows nothing, the field says why, and
-the runs page answers 400. Listing everything instead would look like an answer to a question
+the page answers 400. Listing everything instead would look like an answer to a question
 the operator did not ask. Every filter is a GET parameter, so any list view can be bookmarked.
 """
 
@@ -20,6 +20,7 @@ from django.utils import timezone
 from taskboard.backend.jsonvalues import MAX_JSON_DEPTH
 from taskboard.models import DeadLetter, Status, TaskRun
 from taskboard.operations.inputs import BadInput, check_json_value, loads
+from taskboard.readmodels.failures import FAILURE_WINDOW
 from taskboard.web.dashboard.search import (
     HELP,
     Search,
@@ -237,8 +238,21 @@ class DeadLetterFilterForm(FilterForm):
 
 class FailureFilterForm(RangeFilterForm):
     task = forms.CharField(required=False, max_length=255)
-    sort = forms.ChoiceField(choices=[("recent", "Most recent"), ("frequent", "Most frequent (24 h)")],
+    sort = forms.ChoiceField(choices=[("recent", "Most recent"), ("frequent", "Most frequent (24 h or range)")],
                              required=False, label="Order")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("from"), cleaned.get("to")
+        if since and not self.has_error("to") and (until or timezone.now()) - since > FAILURE_WINDOW:
+            days = FAILURE_WINDOW.days
+            self.add_error("from", f"failures are grouped over at most {days} days: choose a From "
+                                   f"within {days} days of {'To' if until else 'now'}.")
+        return cleaned
+
+    @property
+    def ranged(self) -> bool:
+        return any(self.time_range())
 
 
 class ReplayArgumentsForm(forms.Form):

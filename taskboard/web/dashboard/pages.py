@@ -62,10 +62,11 @@ def overview_panel(request: HtmxHttpRequest, panel: str) -> HttpResponse:
 @staff_view
 def failure_list(request: HtmxHttpRequest) -> HttpResponse:
     form = FailureFilterForm(request.GET or None, tasks=registry.names())
-    values = form.values()
-    context = {"nav": "failures", "form": form, "cache_seconds": CACHE_SECONDS,
-               "groups": failures.failure_groups(values.get("task"), values.get("sort", "recent"))}
-    return render_page(request, "taskboard/failures.html", context, "groups")
+    values, (since, until) = form.values(), form.time_range()
+    groups = [] if form.invalid else failures.failure_groups(values.get("task"), values.get("sort", "recent"),
+                                                              since=since, until=until)
+    context = {"nav": "failures", "form": form, "cache_seconds": CACHE_SECONDS, "groups": groups}
+    return render_page(request, "taskboard/failures.html", context, "groups", status=400 if form.invalid else 200)
 
 
 def failure_group_context(request: HtmxHttpRequest, fingerprint: str) -> dict[str, Any]:
@@ -104,7 +105,9 @@ def dead_letter_context(request: HtmxHttpRequest) -> dict[str, Any]:
 @require_GET
 @staff_view
 def dead_letters(request: HtmxHttpRequest) -> HttpResponse:
-    return render_page(request, "taskboard/dead_letters.html", dead_letter_context(request), "results")
+    context = dead_letter_context(request)
+    status = 400 if context["form"].invalid else 200
+    return render_page(request, "taskboard/dead_letters.html", context, "results", status=status)
 
 
 # --- workers ----------------------------------------------------------------------------------

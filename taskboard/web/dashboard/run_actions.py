@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from taskboard import operations
+from taskboard.exceptions import AlreadyReplayed
 from taskboard.models import DeadLetter, Status, TaskRun
 from taskboard.readmodels import runs
 from taskboard.web.dashboard.actions import (
@@ -76,12 +77,14 @@ def confirm_replay(request: HtmxHttpRequest, run_id: uuid.UUID, earlier: TaskRun
 def run_replay(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     require(request, operations.PERM_REPLAY)
     confirmed = request.POST.get("confirmed") == "1"
-    if not confirmed:
-        earlier = (TaskRun.objects.filter(replay_of_id=run_id).order_by("-enqueued_at")
-                   .only("id", "status", "enqueued_at", "task").first())
-        if earlier is not None:
-            return confirm_replay(request, run_id, earlier)
-    new_run = perform(lambda: operations.replay(run_id, user=request.user))
+    # The check for an earlier replay happens under the run's lock inside the verb, so two
+    # clicks at once cannot both make a "first" replay; an unconfirmed second one asks.
+    try:
+        new_run = perform(lambda: operations.replay(run_id, user=request.user, again=confirmed))
+    except ActionFailed as failed:
+        if not isinstance(failed.__cause__, AlreadyReplayed):
+            raise
+        return confirm_replay(request, run_id, failed.__cause__.earlier)
     toast = Toast("Replayed as a new run:", "success", *run_link(new_run))
     return answer_run(request, run_id, toast, close_modal=confirmed)
 

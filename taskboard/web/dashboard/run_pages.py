@@ -39,8 +39,10 @@ VERBS = {"cancel": operations.PERM_CANCEL, "replay": operations.PERM_REPLAY, "en
 
 def allowed_verbs(request: HtmxHttpRequest) -> dict[str, bool]:
     """What the user may do to runs (``may.retry_now`` in templates): one permission rule,
-    the one in ``operations``, whatever names it has."""
-    return {verb: request.user.has_perm(perm) for verb, perm in VERBS.items()}
+    the one in ``operations``, whatever names it has. ``may.select``: some bulk action."""
+    may = {verb: request.user.has_perm(perm) for verb, perm in VERBS.items()}
+    may["select"] = any(may[action.value] for action in RUN_BULK_ACTIONS)
+    return may
 
 
 # --- runs -----------------------------------------------------------------------------------

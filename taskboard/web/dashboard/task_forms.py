@@ -60,7 +60,8 @@ def field_for(hint: Any, *, required: bool, label: str, help_text: str) -> forms
     if hint is bool:
         choices = [("true", "true"), ("false", "false")]
         return forms.TypedChoiceField(choices=choices if required else [("", "—"), *choices],
-                                      coerce=lambda v: v == "true", empty_value=None, **options)
+                                      coerce=lambda v: v == "true", empty_value=None,
+                                      error_messages={"invalid_choice": "Choose true or false."}, **options)
     if hint is int:
         return forms.IntegerField(**options)
     if hint is float:
@@ -149,7 +150,9 @@ class TaskArgumentsForm(forms.Form):
 
 
 class EnqueueOptionsForm(forms.Form):
-    queue = forms.ChoiceField(choices=[])
+    # The message does not repeat what was posted (it may carry bidi controls; the field
+    # group Django renders cannot pass it through ``visible_controls``).
+    queue = forms.ChoiceField(choices=[], error_messages={"invalid_choice": "Choose one of the configured queues."})
     priority = forms.IntegerField(min_value=TASK_MIN_PRIORITY, max_value=TASK_MAX_PRIORITY,
                                   help_text=f"{TASK_MIN_PRIORITY} to {TASK_MAX_PRIORITY}; higher runs first.")
     run_after = forms.DateTimeField(

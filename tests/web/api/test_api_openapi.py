@@ -1,5 +1,7 @@
 from django.test import Client
 
+from taskboard.models import TaskRun
+from taskboard.readmodels.representations import run_to_dict
 from tests.web.api.api_fixtures import *  # noqa: F403 - pytest fixtures
 
 OPERATIONS = {
@@ -82,3 +84,12 @@ def test_names_are_documented_non_empty(client: Client) -> None:
 def test_run_ids_are_documented_as_uuids(client: Client) -> None:
     paths = _openapi(client)["paths"]
     assert _param(paths["/api/runs/{run_id}/"]["get"], "run_id")["format"] == "uuid"
+
+
+def test_the_run_schema_documents_the_run_json_key_for_key(client: Client) -> None:
+    schemas = _openapi(client)["components"]["schemas"]
+    run_out = schemas["RunOut"]
+    keys = set(run_to_dict(TaskRun(task="taskboard.demo.noop")))
+    assert set(run_out["properties"]) == keys
+    assert set(run_out["required"]) == keys - {"result", "checkpoint"}  # JSON values, may be null
+    assert run_out["properties"]["priority"]["type"] == "integer"

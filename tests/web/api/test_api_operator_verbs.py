@@ -129,8 +129,13 @@ def test_failure_group_replay_of_unknown_or_malformed_fingerprint(operator_api: 
 
 def test_enqueue_with_a_priority(operator_api: Client) -> None:
     response = post_json(operator_api, "/api/runs/", {"task": "taskboard.demo.noop", "priority": 40})
-    assert response.status_code == 201
+    assert (response.status_code, response.json()["priority"]) == (201, 40)
     assert TaskRun.objects.get(pk=response.json()["id"]).priority == 40
+
+
+def test_a_run_shows_its_priority(viewer_api: Client) -> None:
+    run = TaskRun.objects.create(task="taskboard.demo.noop", priority=-7)
+    assert viewer_api.get(f"/api/runs/{run.pk}/").json()["priority"] == -7
 
 
 @pytest.mark.parametrize("priority", [101, -101, True, "5", 2.5])

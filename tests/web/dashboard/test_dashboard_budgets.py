@@ -8,8 +8,10 @@ checks included) on a cold dashboard cache (the aggregates are computed and stor
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from taskboard.models import DeadLetter, Status, WorkerNode
 from taskboard.transport import cluster as transport_cluster
@@ -29,6 +31,7 @@ BUDGETS = {
     "/dashboard/runs/{running}/progress/": 7,
     "/dashboard/runs/{running}/row/": 5,
     "/dashboard/failures/": 21,
+    "/dashboard/failures/?from={since}&sort=frequent": 13,
     "/dashboard/failures/{fingerprint}/": 15,
     "/dashboard/dead-letters/": 6,
     "/dashboard/dead-letters/?state=resolved": 6,
@@ -48,8 +51,9 @@ def seeded(make_run, make_failed, make_attempt):
         WorkerNode.objects.create(id=uuid.uuid4().hex, hostname=f"host-{n}", pid=n + 1, queues=["default"],
                                   cluster_pids={"default": [100, 101, 102, 103]})
     failed = make_failed("boom 7")
+    since = timezone.localtime(timezone.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")
     return {"failed": failed.pk, "running": make_run(Status.RUNNING).pk,
-            "fingerprint": failed.attempt_set.get().fingerprint}
+            "fingerprint": failed.attempt_set.get().fingerprint, "since": since}
 
 
 @pytest.mark.parametrize(("url", "budget"), BUDGETS.items())

@@ -200,3 +200,29 @@ def test_an_already_replayed_run_names_its_replay_next_to_the_button(operator_cl
     assert '<button type="submit" class="btn">Replay again…</button>' in content
     link = f'<a href="/dashboard/runs/{replay.pk}/" class="mono">{str(replay.pk)[:8]}</a>'
     assert f"Already replayed as {link}" in content
+
+
+# --- bidi controls in user content show as their escape ------------------------------------------
+
+
+def test_a_right_to_left_override_shows_escaped_on_the_run_pages(operator_client, make_failed):
+    run = make_failed("refund \u202eexe.pdf", kwargs={"file": "invoice\u202efdp.exe"}, worker="host\u202e:1",
+                      cancel_requested_by="ev\u202eil")
+    run.attempt_set.update(traceback="Traceback: refund \u202eexe.pdf", worker="host\u202e:1")
+    for url in (f"/dashboard/runs/{run.pk}/", "/dashboard/runs/", f"/dashboard/runs/{run.pk}/row/"):
+        content = operator_client.get(url).content.decode()
+        assert "\u202e" not in content, url
+        assert "refund \\u202eexe.pdf" in content and "invoice\\u202efdp.exe" in content, url
+
+
+def test_a_progress_message_with_a_bidi_control_shows_escaped(viewer_client, make_run):
+    run = make_run(Status.RUNNING, progress=5, progress_message="page \u202e7")
+    for url in (f"/dashboard/runs/{run.pk}/", "/dashboard/runs/", "/dashboard/workers/"):
+        content = viewer_client.get(url).content.decode()
+        assert "\u202e" not in content and "page \\u202e7" in content, url
+
+
+def test_the_progress_width_is_a_data_attribute_not_a_style(viewer_client, make_run):
+    content = page(viewer_client, make_run(Status.RUNNING, progress=64))
+    assert '<span class="progress-fill" data-width="64"></span>' in content
+    assert "style=" not in content

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -141,7 +142,7 @@ def test_a_viewer_may_not_enqueue(viewer_client, method):
 
 def test_an_unknown_queue_is_refused(operator_client):
     response = enqueue(operator_client, queue="nope")
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400 and "Choose one of the configured queues." in response.content.decode()
 
 
 def test_priority_is_offered_exactly_when_enqueue_takes_it(operator_client):
@@ -152,3 +153,31 @@ def test_priority_is_offered_exactly_when_enqueue_takes_it(operator_client):
 def test_priority_is_stored(operator_client):
     enqueue(operator_client, priority="7")
     assert TaskRun.objects.get(task=SIGNUP).priority == 7
+
+
+# --- the heading, bidi controls, and who sees the way here -----------------------------------
+
+
+def test_the_heading_has_a_space_before_the_signature(operator_client):
+    assert '<h2 id="run-form-title">signup <span class="h-sub mono">(email: str,' in form_of(operator_client)
+
+
+def test_what_the_operator_posted_comes_back_with_bidi_controls_escaped(operator_client):
+    unknown = operator_client.get(f"{URL}?task=evil\u202eyxe.txt").content.decode()
+    refused = enqueue(operator_client, queue="default\u202e", **{"arg-admin": "tr\u202eue"}).content.decode()
+    for content in (unknown, refused):
+        assert "\u202e" not in content
+    assert "No registered task is called “evil\\u202eyxe.txt”" in unknown
+
+
+def nav_links(client):
+    content = client.get("/dashboard/").content.decode()
+    return re.findall(r'<a href="([^"]+)" data-shortcut="([^"]+)"', content)
+
+
+def test_the_new_run_link_and_shortcut_show_only_to_who_may_enqueue(operator_client, viewer_client):
+    assert (URL, "g n") in nav_links(operator_client)
+    links = nav_links(viewer_client)
+    assert URL not in [url for url, _ in links] and "g n" not in [keys for _, keys in links]
+    assert ("/dashboard/runs/", "g r") in links
+    assert "<kbd>n</kbd>" not in viewer_client.get("/dashboard/").content.decode()  # nor in the shortcut help
