@@ -66,6 +66,22 @@ def steps(context: Any, steps: int, step_seconds: float) -> dict[str, int]:
     return {"steps": steps, "step_runs": step_runs, "resumed_from": resumed_from}
 
 
+@task(concurrency_limit=2, concurrency_key="user:{user_id}")  # type: ignore[call-overload]
+def per_user(user_id: int, seconds: float) -> dict[str, float]:
+    """At most 2 running per user, across every host; the rest wait ``held``."""
+    _check_seconds("seconds", seconds)
+    time.sleep(seconds)
+    return {"user_id": user_id, "slept": seconds}
+
+
+@task(breaker="demo-payments", max_attempts=3, backoff_base=1.0, backoff_max=10.0)  # type: ignore[call-overload]
+def charge(ok: bool) -> dict[str, bool]:
+    """Guarded by the breaker ``demo-payments``: a retryable failure when ``ok`` is false."""
+    if not ok:
+        raise ConnectionError("simulated payment gateway unreachable")
+    return {"charged": True}
+
+
 def seed() -> int:
     """A small realistic mix so a new user sees a living system on first start."""
     runs = [

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyReplayed",
     "InvalidTaskArguments",
+    "LimitExceeded",
     "NotAllowed",
     "OperationError",
     "PermanentError",
@@ -48,6 +49,15 @@ class WorkerLost(Exception):
 
 class InvalidTaskArguments(InvalidTask):
     """Arguments do not bind to the task's signature or are not JSON."""
+
+
+class LimitExceeded(Exception):
+    """``enqueue`` of a task with ``on_limit="reject"`` whose concurrency key already has
+    ``concurrency_limit`` open runs (API 429 ``limit_exceeded``); nothing was written."""
+
+    def __init__(self, key: str, limit: int) -> None:
+        super().__init__(f"{key} already has {limit} of {limit} open runs")
+        self.key, self.limit = key, limit
 
 
 class UnknownTask(InvalidTask):

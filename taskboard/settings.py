@@ -10,6 +10,7 @@ fresh clone runs with nothing else installed. Scale-out: ``DATABASE_URL`` (Postg
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -34,6 +35,7 @@ from taskboard.env import (
     env_time_zone,
     env_url,
 )
+from taskboard.flow.config import DEFAULT_BREAKERS, parse_breakers, parse_queue_limits
 from taskboard.logging import build_logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,6 +219,13 @@ else:
     Q_CLUSTER["orm"] = "default"
     # Messages are taken (deleted) ten at a time at dequeue (see transport.broker.OrmBroker).
     Q_CLUSTER["broker_class"] = "taskboard.transport.broker.OrmBroker"
+
+# Flow control: circuit breakers (JSON, see taskboard.flow.config; the demo's "demo-payments"
+# unless set) and per-queue limits on running runs across all hosts ("default=10,reports=2").
+_BREAKERS_JSON = env_str("TASKBOARD_BREAKERS", "")
+parse_breakers(_BREAKERS_JSON or DEFAULT_BREAKERS)  # validated at start-up, naming the variable
+TASKBOARD_BREAKERS = json.loads(_BREAKERS_JSON) if _BREAKERS_JSON else DEFAULT_BREAKERS
+TASKBOARD_QUEUE_LIMITS = parse_queue_limits(env_str("TASKBOARD_QUEUE_LIMITS", ""))
 
 TASKS = {
     "default": {

@@ -102,3 +102,41 @@ def wait_for_path(context: Any, path: str, limit: float = 120.0) -> bool:
         context.raise_if_cancelled()
         time.sleep(0.05)
     return True
+
+
+# --- flow control (tests/flow) ---------------------------------------------------------------
+
+@task(concurrency_limit=1, concurrency_key="account:{account}", max_attempts=1)
+def one_per_account(account: int, path: str = "") -> int:
+    """At most one running per account; waits for ``path`` (when given) so a slot stays taken."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + 120
+    while path and not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return account
+
+
+@task(concurrency_limit=2, concurrency_key="tenant:{tenant}", on_limit="reject")
+def reject_over_two(tenant: str) -> str:
+    return tenant
+
+
+@task(rate_limit="2/h", rate_key="api:{api}")
+def two_per_hour(api: str) -> str:
+    return api
+
+
+@task(breaker="demo-payments", max_attempts=5, backoff_base=0.0, backoff_max=0.0, jitter=0.0)
+def guarded(ok: bool, permanent: bool = False) -> bool:
+    if permanent:
+        raise PermanentError("bad request")
+    if not ok:
+        raise ConnectionError("gateway down")
+    return True
+
+
+@task(concurrency_limit=1, max_attempts=1)
+def one_at_a_time(seconds: float = 0.0) -> float:
+    time.sleep(seconds)
+    return seconds

@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent / "taskboard"
 # package -> the taskboard packages (first component below ``taskboard``) it may import.
 ALLOWED: dict[str, set[str]] = {
     "models": {"models", "conf"},
-    "backend": {"backend", "models", "exceptions", "transport", "conf"},
+    "flow": {"flow", "models", "conf", "exceptions", "transport"},
+    "backend": {"backend", "flow", "models", "exceptions", "transport", "conf"},
     "transport": {"transport", "models", "conf"},
-    "execution": {"execution", "backend", "models", "exceptions", "transport", "conf"},
-    "service": {"service", "execution", "models", "transport", "conf", "exceptions"},
-    "operations": {"operations", "backend", "models", "exceptions", "conf"},
-    "readmodels": {"readmodels", "models", "transport", "conf"},
+    "execution": {"execution", "backend", "flow", "models", "exceptions", "transport", "conf"},
+    "service": {"service", "execution", "flow", "models", "transport", "conf", "exceptions"},
+    "operations": {"operations", "backend", "flow", "models", "exceptions", "conf"},
+    "readmodels": {"readmodels", "flow", "models", "transport", "conf"},
 }
 
 

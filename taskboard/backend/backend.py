@@ -23,14 +23,16 @@ from taskboard.backend import registry
 from taskboard.backend.arguments import NonJSONArguments, validate_arguments
 from taskboard.backend.loading import as_taskboard_task, resolve_task, task_of_run
 from taskboard.backend.task import TaskboardTask
-from taskboard.exceptions import InvalidTaskArguments
-from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
+from taskboard.exceptions import InvalidTaskArguments, LimitExceeded
+from taskboard.flow.locks import lock_keys
+from taskboard.models import OPEN, Outcome, Status, TaskAttempt, TaskRun
 from taskboard.transport import push
 
 STATUS_MAP = {
     "queued": TaskResultStatus.READY,
     "scheduled": TaskResultStatus.READY,
     "retrying": TaskResultStatus.READY,
+    "held": TaskResultStatus.READY,
     "running": TaskResultStatus.RUNNING,
     "succeeded": TaskResultStatus.SUCCESSFUL,
     "failed": TaskResultStatus.FAILED,
@@ -61,6 +63,10 @@ class TaskboardBackend(BaseTaskBackend):
                 raise InvalidTask(f"{task.module_path}: {exc}") from None
             if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
                 raise InvalidTask(f"{task.module_path}: timeout must be a positive number")
+            try:
+                task.validate_flow_options()
+            except ValueError as exc:
+                raise InvalidTask(f"{task.module_path}: {exc}") from None
             registry.register(task)
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
@@ -99,6 +105,10 @@ class TaskboardBackend(BaseTaskBackend):
         args, kwargs = validate_arguments(task, args, kwargs)
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
+        try:
+            flow = options.flow_columns(args, kwargs)
+        except KeyError as exc:
+            raise InvalidTaskArguments(f"{task.module_path}: a key template needs the argument {exc.args[0]}") from None
 
         if idempotency_key is not None:
             existing = TaskRun.objects.filter(task=task.module_path,
@@ -127,9 +137,12 @@ class TaskboardBackend(BaseTaskBackend):
             dispatched_at=None if deferred else now,
             replay_of=replay_of,
             idempotency_key=idempotency_key,
+            **flow,
         )
         try:
             with transaction.atomic():
+                if options.on_limit == "reject" and run.concurrency_key:
+                    reject_over_limit(run)
                 run.save(force_insert=True)
         except IntegrityError:
             if idempotency_key is None:
@@ -180,6 +193,16 @@ class TaskboardBackend(BaseTaskBackend):
         )
         object.__setattr__(result, "_return_value", run.result)
         return result
+
+
+def reject_over_limit(run: TaskRun) -> None:
+    """``on_limit="reject"``: LimitExceeded when the key already has its limit of open runs.
+    Counted under the key's lock (PostgreSQL; SQLite's write transaction is exclusive), so
+    two concurrent enqueues cannot both take the last place."""
+    lock_keys([f"concurrency:{run.concurrency_key}"])
+    limit = run.concurrency_limit or 0
+    if TaskRun.objects.filter(concurrency_key=run.concurrency_key, status__in=OPEN).count() >= limit:
+        raise LimitExceeded(run.concurrency_key, limit)
 
 
 def push_after_commit(run: TaskRun) -> None:

@@ -6,12 +6,17 @@ options fall back to ``TASKS[alias]["OPTIONS"]``, then to the defaults here.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from django.tasks.base import Task
 
 from taskboard.backend.policy import ExceptionTypes, RetryPolicy, as_exception_types
+from taskboard.flow.config import breakers_config
+from taskboard.flow.keys import check_template
+from taskboard.flow.keys import resolve as resolve_key
+from taskboard.flow.rates import parse_rate
 from taskboard.models import Backoff
 
 _OPTION_DEFAULTS: dict[str, Any] = {
@@ -35,6 +40,13 @@ class TaskboardTask(Task):
     jitter: float | None = None
     retry_on: ExceptionTypes | type[BaseException] = ()
     give_up_on: ExceptionTypes | type[BaseException] = ()
+    # Flow control (taskboard.flow): see validate_flow_options and README "Flow control".
+    concurrency_limit: int | None = None
+    concurrency_key: str | None = None
+    on_limit: str = "wait"
+    rate_limit: str | None = None
+    rate_key: str | None = None
+    breaker: str | None = None
 
     def option(self, name: str) -> Any:
         value = getattr(self, name)
@@ -62,3 +74,55 @@ class TaskboardTask(Task):
         value = self.option("timeout")
         return None if value is None else float(value)
 
+
+    def validate_flow_options(self) -> None:
+        """ValueError naming the option when a flow-control option cannot work."""
+        if self.concurrency_limit is not None and (
+                isinstance(self.concurrency_limit, bool) or not isinstance(self.concurrency_limit, int)
+                or self.concurrency_limit < 1):
+            raise ValueError("concurrency_limit must be a whole number of at least 1")
+        if self.on_limit not in ("wait", "reject"):
+            raise ValueError("on_limit must be 'wait' or 'reject'")
+        if self.concurrency_key is not None and self.concurrency_limit is None:
+            raise ValueError("concurrency_key needs concurrency_limit")
+        if self.rate_key is not None and self.rate_limit is None:
+            raise ValueError("rate_key needs rate_limit")
+        if self.rate_limit is not None:
+            parse_rate(self.rate_limit)
+        parameters = self._parameter_names()
+        for name in ("concurrency_key", "rate_key"):
+            template = getattr(self, name)
+            if template is not None:
+                try:
+                    check_template(template, parameters)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        if self.breaker is not None and self.breaker not in breakers_config():
+            raise ValueError(f"breaker {self.breaker!r} is not configured in TASKBOARD_BREAKERS")
+
+    def _parameter_names(self) -> set[str] | None:
+        parameters = inspect.signature(self.func).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return None
+        return {p.name for p in parameters if p.kind != p.VAR_POSITIONAL}
+
+    def flow_columns(self, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The run's flow-control columns, keys filled from the bound arguments; KeyError
+        naming an argument a key template needs and the call did not bind."""
+        columns: dict[str, Any] = {}
+        if self.concurrency_limit is None and self.rate_limit is None and self.breaker is None:
+            return columns
+        leading = [None] if self.takes_context else []
+        bound = inspect.signature(self.func).bind_partial(*leading, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        if self.concurrency_limit is not None:
+            columns["concurrency_limit"] = self.concurrency_limit
+            columns["concurrency_key"] = (resolve_key(self.concurrency_key, arguments)
+                                          if self.concurrency_key else self.module_path)
+        if self.rate_limit is not None:
+            columns["rate_limit"] = self.rate_limit
+            columns["rate_key"] = resolve_key(self.rate_key, arguments) if self.rate_key else self.module_path
+        if self.breaker is not None:
+            columns["breaker"] = self.breaker
+        return columns

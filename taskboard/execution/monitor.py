@@ -26,6 +26,7 @@ from taskboard.exceptions import TaskCancelled, TaskInterrupted, TaskTimedOut
 from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_interrupt
 from taskboard.execution.outbox import flush_at_exit, get_outbox
 from taskboard.execution.recording import Failure, build_attempt, send_finished_for
+from taskboard.flow.release import after_finish, needs_release
 from taskboard.models import Status, TaskRun
 
 logger = structlog.get_logger("taskboard.execution.runner")
@@ -148,6 +149,8 @@ class Monitor:
             attempt.message += " (the handler did not stop; its worker process was ended)"
             if control.run.settle_failure(attempt):
                 send_finished_for(control.run)
+                if needs_release(control.run):
+                    after_finish([control.run])
         flush_at_exit(self.outbox)
         logger.error("handler ignored interrupt; ending worker process",
                      run_id=str(control.run.pk), attempt=control.number)

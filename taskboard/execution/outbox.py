@@ -25,6 +25,7 @@ from django.tasks.base import Task
 from taskboard.backend.backend import TaskboardBackend
 from taskboard.conf import conf
 from taskboard.execution.recording import send_finished
+from taskboard.flow.release import after_finish, needs_release
 from taskboard.models import TaskAttempt, TaskRun
 from taskboard.models import sql as rowsql
 
@@ -94,6 +95,7 @@ def statements_of(items: Sequence[Pending]) -> list[rowsql.Statement]:
 def settle(items: Sequence[Pending], counts: Sequence[int]) -> None:
     """After the commit: update the instances, log, and send ``task_finished``."""
     position = 0
+    finished = []
     for item in items:
         position += len(item.statements)
         applied = bool(counts[position - 1])
@@ -101,10 +103,16 @@ def settle(items: Sequence[Pending], counts: Sequence[int]) -> None:
                                                      attempt=item.attempt.number):
             if applied:
                 item.run._succeeded(item.attempt, item.result)
+                if needs_release(item.run):
+                    finished.append(item.run)
                 logger.debug("attempt succeeded", duration=round(item.duration, 3))
                 send_finished(item.backend, item.run, item.task, [*item.prior, item.attempt])
             else:
                 logger.warning("result discarded: the run is no longer this worker's")
+    if finished:
+        # The slots these runs held are free: start the next held runs now, not at the
+        # clock's next tick.
+        after_finish(finished)
 
 
 _outbox: Outbox | None = None

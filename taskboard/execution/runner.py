@@ -30,6 +30,8 @@ from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_int
 from taskboard.execution.monitor import get_monitor
 from taskboard.execution.outbox import Pending, get_outbox, settle, statements_of
 from taskboard.execution.recording import Failure, build_attempt, json_result, send_finished
+from taskboard.flow import admission
+from taskboard.flow.release import after_finish, needs_release
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.models import sql as rowsql
 from taskboard.models.nodes import process_identity
@@ -50,12 +52,19 @@ def execute(run_id: str) -> None:
         raise
     settle(waiting, counts)
     if run is None:
-        logger.debug("message dropped: run not claimable", run_id=str(run_id))
+        # Not claimable by the hot path: a constrained or paused run (admission claims or
+        # holds it), or a message whose run is gone (it stands for another queued run).
+        run = admission.claim_or_hold(run_id, process_identity(), conf.LEASE_SECONDS)
+    if run is None:
+        logger.debug("message dropped: nothing claimable", run_id=str(run_id))
         return
     number = run.attempts
     with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task,
                                                  attempt=number):
-        _execute_claimed(run, number, defer=in_cluster and conf.OUTCOME_BATCH_SECONDS > 0)
+        # A run holding a flow slot commits at once: waiting for the group commit would keep
+        # the slot (and the held run behind it) idle for up to OUTCOME_BATCH_SECONDS.
+        _execute_claimed(run, number,
+                         defer=in_cluster and conf.OUTCOME_BATCH_SECONDS > 0 and not needs_release(run))
 
 
 def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None, list[int]]:
@@ -80,7 +89,8 @@ def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
         error = PermanentError(f"task {run.task} cannot be imported by the worker: "
                                f"{type(exc).__name__}: {exc}")
         failure = Failure(error, Outcome.PERMANENT, tb.format_exc())
-        run.settle_failure(build_attempt(run, number, started, failure))
+        if run.settle_failure(build_attempt(run, number, started, failure)) and needs_release(run):
+            after_finish([run])
         logger.error("task not importable; dead-lettered", error=error.args[0][:200])
         return
 
@@ -143,6 +153,8 @@ def _record_failure(run: TaskRun, number: int, started: float, failure: Failure,
         return
     attempt = build_attempt(run, number, started, failure)
     if run.settle_failure(attempt):
+        if needs_release(run):
+            after_finish([run])
         logger.warning("attempt failed", kind=failure.kind, error=attempt.message[:200],
                        next=run.status, run_after=run.run_after and run.run_after.isoformat())
         if run.status != Status.RETRYING:

@@ -15,13 +15,16 @@ class Status(models.TextChoices):
     SCHEDULED = "scheduled"
     RUNNING = "running"
     RETRYING = "retrying"
+    # Waiting for admission (a slot, a rate window, a closed breaker, a resumed queue/task);
+    # it consumes no attempt and has no broker message until it is released to queued.
+    HELD = "held"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
 
 WAITING = (Status.SCHEDULED, Status.RETRYING)
-OPEN = (Status.QUEUED, Status.SCHEDULED, Status.RUNNING, Status.RETRYING)
+OPEN = (Status.QUEUED, Status.SCHEDULED, Status.RUNNING, Status.RETRYING, Status.HELD)
 FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 REPLAYABLE = (Status.FAILED, Status.CANCELLED)
 
@@ -44,3 +47,11 @@ RETRYABLE_OUTCOMES = frozenset({Outcome.RETRYABLE, Outcome.TIMEOUT, Outcome.LOST
 
 def should_retry(outcome: str, attempt: int, max_attempts: int) -> bool:
     return outcome in RETRYABLE_OUTCOMES and attempt < max_attempts
+
+
+class HoldReason(models.TextChoices):
+    NONE = ""
+    CONCURRENCY = "concurrency"
+    RATE = "rate"
+    BREAKER = "breaker"
+    PAUSED = "paused"

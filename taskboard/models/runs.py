@@ -21,7 +21,16 @@ from django.utils import timezone
 from taskboard.models import sql as rowsql
 from taskboard.models.attempts import TaskAttempt
 from taskboard.models.backoff import Backoff
-from taskboard.models.choices import FINISHED, OPEN, WAITING, Outcome, Status, should_retry
+from taskboard.models.choices import (
+    FINISHED,
+    OPEN,
+    RETRYABLE_OUTCOMES,
+    WAITING,
+    HoldReason,
+    Outcome,
+    Status,
+    should_retry,
+)
 from taskboard.models.dead_letters import DeadLetter
 from taskboard.models.fingerprints import fingerprint
 
@@ -49,6 +58,21 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         """Running runs whose worker stopped renewing the lease."""
         return self.filter(status=Status.RUNNING, lease_expires_at__lt=now)
 
+    def held(self, reason: str, key: str) -> TaskRunQuerySet:
+        """Held runs of one obstacle, in release order: higher priority, then oldest."""
+        return self.filter(status=Status.HELD, hold_reason=reason, hold_key=key).order_by("-priority", "held_since")
+
+    def hold(self, pk: Any, reason: str, key: str, now: datetime) -> bool:
+        """A queued run may not start yet: it waits as ``held`` (no attempt, no message)."""
+        return bool(self.filter(pk=pk, status=Status.QUEUED).update(
+            status=Status.HELD, hold_reason=reason, hold_key=key[:300], held_since=now))
+
+    def release(self, pks: Sequence[Any], now: datetime) -> int:
+        """Held runs go back to ``queued``; the caller pushes them after commit
+        (``dispatched_at`` lets the clock re-push a lost message)."""
+        return self.filter(pk__in=list(pks), status=Status.HELD).update(
+            status=Status.QUEUED, hold_reason=HoldReason.NONE, hold_key="", held_since=None, dispatched_at=now)
+
     def unclaimed(self, before: datetime) -> TaskRunQuerySet:
         """Queued runs pushed to the broker before ``before`` and never claimed."""
         return self.filter(status=Status.QUEUED, dispatched_at__lt=before)
@@ -67,7 +91,10 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         PostgreSQL); returns the run and each rider's rowcount. A worker rides the previous
         run's outcome on the claim (see runner).
         """
+        from django.conf import settings
         from django.db import connection
+
+        from taskboard.models.flow import Pause
 
         try:
             pk = TaskRun._meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
@@ -78,10 +105,15 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         stamp = ops.adapt_datetimefield_value(now)
         statements = list(riders)
         if pk is not None:
+            # Queues with a global limit always go through admission (their runs are counted).
+            limited = sorted(getattr(settings, "TASKBOARD_QUEUE_LIMITS", None) or {})
+            queued = Status.QUEUED.value
             params = [Status.RUNNING.value, stamp, stamp, stamp,
                       ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
-                      pk, Status.QUEUED.value]
-            statements.insert(0, (rowsql.text("claim", lambda: rowsql.claim_sql(TaskRun)), params))
+                      queued, pk, pk, queued, pk, queued, *limited]
+            sql = rowsql.text(("claim", len(limited)),
+                              lambda: rowsql.plain_claim_sql(TaskRun, Pause._meta.db_table, len(limited)))
+            statements.insert(0, (sql, params))
         results = rowsql.run(statements)
         if pk is None:
             return None, [count for count, _ in results]
@@ -132,6 +164,17 @@ class TaskRun(models.Model):
     )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL = no key, unique otherwise
 
+    # Flow control, resolved at enqueue from the task's options so that admission is decided
+    # from the row alone ("" / None = no such constraint; see taskboard.flow).
+    concurrency_key = models.CharField(max_length=255, blank=True, default="")
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_key = models.CharField(max_length=255, blank=True, default="")
+    rate_limit = models.CharField(max_length=20, blank=True, default="", help_text="N/s, N/m or N/h.")
+    breaker = models.CharField(max_length=100, blank=True, default="")
+    hold_reason = models.CharField(max_length=16, choices=HoldReason.choices, blank=True, default="")
+    hold_key = models.CharField(max_length=300, blank=True, default="")
+    held_since = models.DateTimeField(null=True, blank=True)
+
     objects = TaskRunQuerySet.as_manager()
 
     class Meta:
@@ -155,6 +198,17 @@ class TaskRun(models.Model):
             models.Index(fields=["finished_at"], name="run_finished"),
             # run detail: a run's replays newest first (SQLite otherwise walks run_list)
             models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays"),
+            # flow control: running/open runs of a concurrency key (admission, release,
+            # on_limit="reject"); held runs of a key in release order; the queued backlog of a
+            # queue by priority (the claim takes its best run); running runs of a queue
+            # (per-queue limits).
+            models.Index(fields=["concurrency_key", "status"], name="run_concurrency",
+                         condition=~Q(concurrency_key="")),
+            models.Index(fields=["hold_reason", "hold_key", "-priority", "held_since"], name="run_held",
+                         condition=Q(status="held")),
+            models.Index(fields=["queue", "-priority", "enqueued_at"], name="run_queued_priority",
+                         condition=Q(status="queued")),
+            models.Index(fields=["queue"], name="run_running_queue", condition=Q(status="running")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -241,13 +295,31 @@ class TaskRun(models.Model):
         }, {"status": Status.RUNNING, "attempts": attempt.number})
         fields = rowsql.insert_fields(TaskAttempt)
         values = rowsql.insert_values(attempt, fields)
+        # A breaker-guarded run's call is recorded in the same transaction, before the run's
+        # UPDATE and only if that UPDATE will apply (the run is still in this attempt).
+        before = [self._breaker_call_statement(attempt)] if self.breaker else []
         if connection.vendor == "postgresql":
             insert = rowsql.text("success-insert",
                                  lambda: rowsql.conditional_insert_sql(TaskAttempt, "FROM done", fields))
-            return [(f"WITH done AS ({sql} RETURNING 1) {insert}", params + values)]
+            return [*before, (f"WITH done AS ({sql} RETURNING 1) {insert}", params + values)]
         insert = rowsql.text("success-insert",
                              lambda: rowsql.conditional_insert_sql(TaskAttempt, "WHERE changes() = 1", fields))
-        return [(sql, params), (insert, values)]
+        return [*before, (sql, params), (insert, values)]
+
+    def _breaker_call_statement(self, attempt: TaskAttempt) -> rowsql.Statement:
+        from django.db import connection
+
+        from taskboard.models.flow import BreakerCall
+
+        q = connection.ops.quote_name
+        sql = rowsql.text("breaker-call", lambda: (
+            f"INSERT INTO {q(BreakerCall._meta.db_table)} ({q('breaker')}, {q('at')}, {q('failed')}) "
+            f"SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM {q(TaskRun._meta.db_table)} "
+            f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('attempts')} = %s)"))
+        failed = attempt.outcome in RETRYABLE_OUTCOMES
+        return sql, [self.breaker, connection.ops.adapt_datetimefield_value(attempt.finished_at), failed,
+                     TaskRun._meta.pk.get_db_prep_value(self.pk, connection), Status.RUNNING.value,
+                     attempt.number]
 
     def _succeeded(self, attempt: TaskAttempt, result: Any) -> None:
         self.status, self.result, self.progress = Status.SUCCEEDED, result, 100
@@ -307,6 +379,13 @@ class TaskRun(models.Model):
             done = self._transition(from_statuses, attempt.number, **changes)
             if done:
                 rowsql.insert(attempt)
+                if self.breaker and attempt.outcome != Outcome.CANCELLED:
+                    # Retryable, timeout and lost are the dependency's failures; a permanent
+                    # error is the task's own (the dependency answered): a successful call.
+                    from taskboard.models.flow import BreakerCall
+
+                    BreakerCall.objects.create(breaker=self.breaker, at=attempt.finished_at or timezone.now(),
+                                               failed=attempt.outcome in RETRYABLE_OUTCOMES)
             return done
 
     def declare_lost(self, now: datetime) -> bool:
@@ -331,7 +410,7 @@ class TaskRun(models.Model):
         """Cancel a run that is not executing: immediate and final."""
         now = timezone.now()
         return self._transition(
-            [Status.QUEUED, Status.SCHEDULED, Status.RETRYING],
+            [Status.QUEUED, Status.SCHEDULED, Status.RETRYING, Status.HELD],
             status=Status.CANCELLED, cancel_requested=True, cancel_requested_by=by,
             finished_at=now,
         )

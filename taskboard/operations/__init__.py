@@ -1,28 +1,34 @@
 """Operator verbs, shared verbatim by the dashboard, the admin, the JSON API and the commands.
 
 One module per verb (``enqueue``, ``cancel``, ``replay``, ``discard``, ``prune``,
-``retry_now``, ``run_now`` — the last two share ``waiting``), with the
+``retry_now``, ``run_now`` — the last two share ``waiting``; ``pause`` for pausing and
+resuming queues and tasks, ``breakers`` for forcing circuit breakers), with the
 permission rule in ``permissions``, what verbs act on in ``lookups``, the loop of the bulk
 verbs in ``bulk``, API tokens in ``tokens`` and the parsing of operator input (API bodies,
 command options) in ``inputs``. Each verb checks the actor's permission (``user=None`` means
 a trusted local caller such as a management command), applies a state transition on the
-models and returns what changed. Errors are ``NotAllowed`` (403), ``OperationError`` (409) or
-``InvalidTask`` subclasses (400).
+models and returns what changed. Errors are ``NotAllowed`` (403), ``OperationError`` (409),
+``UnknownName`` (404: no such queue, task or breaker) or ``InvalidTask`` subclasses (400).
 
-May import: models, backend (the registry and ``create_run``), exceptions. Never ``web``.
+May import: models, backend (the registry and ``create_run``), flow (pauses, breakers),
+exceptions. Never ``web``.
 Callers use ``from taskboard import operations; operations.cancel(...)``: the names below
 are the public surface.
 """
 
+from taskboard.operations.breakers import close_breaker, open_breaker
 from taskboard.operations.bulk import BULK_LIMIT, BulkResult
 from taskboard.operations.cancel import cancel, cancel_many
 from taskboard.operations.discard import discard_dead_letters
 from taskboard.operations.enqueue import enqueue
-from taskboard.operations.lookups import get_run, open_dead_letters
+from taskboard.operations.lookups import UnknownName, get_run, open_dead_letters
+from taskboard.operations.pause import pause_queue, pause_task, resume_queue, resume_task
 from taskboard.operations.permissions import (
+    PERM_BREAKER,
     PERM_CANCEL,
     PERM_DISCARD,
     PERM_ENQUEUE,
+    PERM_PAUSE,
     PERM_REPLAY,
     PERM_RETRY_NOW,
     PERM_RUN_NOW,
@@ -39,28 +45,37 @@ from taskboard.operations.run_now import run_now, run_now_many
 
 __all__ = [
     "BULK_LIMIT",
+    "PERM_BREAKER",
     "PERM_CANCEL",
     "PERM_DISCARD",
     "PERM_ENQUEUE",
+    "PERM_PAUSE",
     "PERM_REPLAY",
     "PERM_RETRY_NOW",
     "PERM_RUN_NOW",
     "PERM_VIEW",
     "Actor",
     "BulkResult",
+    "UnknownName",
     "Operator",
     "actor_name",
     "cancel",
     "cancel_many",
+    "close_breaker",
     "discard_dead_letters",
     "enqueue",
     "get_run",
+    "open_breaker",
     "open_dead_letters",
+    "pause_queue",
+    "pause_task",
     "prune",
     "replay",
     "replay_dead_letters",
     "replay_many",
     "require",
+    "resume_queue",
+    "resume_task",
     "retry_now",
     "retry_now_many",
     "run_now",

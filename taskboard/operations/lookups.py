@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.tasks import Task
@@ -65,3 +66,31 @@ def backend_of(task: Task) -> TaskboardBackend:
     if not isinstance(backend, TaskboardBackend):
         raise OperationError(f"task {task.module_path} does not use the taskboard backend")
     return backend
+
+
+class UnknownName(ObjectDoesNotExist):
+    """No queue, task or circuit breaker of that name (HTTP 404)."""
+
+
+def known_queue(name: str) -> str:
+    from taskboard.conf import configured_queues
+
+    if name not in configured_queues():
+        raise UnknownName(f"no queue named {name!r}")
+    return name
+
+
+def known_task(name: str) -> str:
+    from taskboard.backend import registry
+
+    if registry.get(name) is None:
+        raise UnknownName(f"no task named {name!r}")
+    return name
+
+
+def known_breaker(name: str) -> str:
+    from taskboard.flow.config import breakers_config
+
+    if name not in breakers_config():
+        raise UnknownName(f"no circuit breaker named {name!r}")
+    return name

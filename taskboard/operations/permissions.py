@@ -23,6 +23,9 @@ PERM_DISCARD = "taskboard.discard_deadletter"
 # scheduled run before the time its enqueuer asked for, like an enqueue.
 PERM_RETRY_NOW = PERM_REPLAY
 PERM_RUN_NOW = PERM_ENQUEUE
+# Flow control: pausing queues and tasks, and forcing circuit breakers, are separate rights.
+PERM_PAUSE = "taskboard.pause_flow"
+PERM_BREAKER = "taskboard.control_breaker"
 
 # A request's user (logged in or not); None is a trusted local caller.
 type Operator = User | AnonymousUser

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from taskboard.models import DeadLetter, Outcome, TaskAttempt, TaskRun
+from taskboard.models import DeadLetter, Outcome, Status, TaskAttempt, TaskRun
 from taskboard.readmodels.failures import FailureGroup
 
 
@@ -45,6 +45,13 @@ def _error_attempts(run: TaskRun) -> list[TaskAttempt]:
     return list(_failed_attempts().filter(run=run))
 
 
+def hold_json(run: TaskRun) -> dict[str, Any] | None:
+    """CONTRACT's ``hold``: ``{"reason", "key", "since"}`` while held, else None."""
+    if run.status != Status.HELD:
+        return None
+    return {"reason": run.hold_reason, "key": run.hold_key, "since": iso(run.held_since)}
+
+
 def run_to_dict(run: TaskRun) -> dict[str, Any]:
     """The run JSON of CONTRACT.md, key for key."""
     return {
@@ -67,6 +74,7 @@ def run_to_dict(run: TaskRun) -> dict[str, Any]:
         "finished_at": iso(run.finished_at),
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
         "priority": run.priority,
+        "hold": hold_json(run),
         "errors": [
             {
                 "attempt": attempt.number,

@@ -6,11 +6,14 @@
    (``task_finished`` is sent for those that failed);
 3. queued runs that nobody claimed while their queue had idle workers and an empty broker
    queue are pushed again (the message was lost: Redis drops in-flight messages of a killed
-   cluster; the ORM broker takes messages at dequeue).
+   cluster; the ORM broker takes messages at dequeue);
+4. held runs whose obstacle went are released (``flow.release.sweep``: rate windows, breakers
+   moving on time, pauses lifted, slots freed by lost runs).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +25,8 @@ from django.utils import timezone
 
 from taskboard.conf import conf
 from taskboard.execution.recording import send_finished_for
+from taskboard.flow import breakers as flow_breakers
+from taskboard.flow import release as flow_release
 from taskboard.models import Status, TaskRun, WorkerNode
 from taskboard.transport.cluster import queue_depth
 from taskboard.transport.push import push_many
@@ -34,6 +39,7 @@ class TickResult:
     dispatched: int = 0
     lost: int = 0
     redispatched: int = 0
+    released: int = 0
 
 
 def _lock_batch(queryset: Any, limit: int) -> list[Any]:
@@ -84,6 +90,8 @@ def recover_lost(now: Any = None, queues: Iterable[str] | None = None) -> int:
     # After the commit: receivers of task_finished see the failed run as it is stored.
     for run in settled:
         send_finished_for(run)
+    # A lost attempt freed its slot: the next held run of its key may start.
+    flow_release.after_finish([run for run in settled if flow_release.needs_release(run)])
     return len(settled)
 
 
@@ -137,5 +145,20 @@ def tick(queues: Iterable[str] | None = None) -> TickResult:
         dispatched=dispatch_due(now, queues),
         lost=recover_lost(now, queues),
         redispatched=redispatch_unclaimed(now, queues),
+        released=release_held(now),
     )
+
+
+_last_prune: float = 0.0
+
+
+def release_held(now: Any = None) -> int:
+    """Held runs whose obstacle went (flow.release.sweep); old window rows pruned each minute."""
+    global _last_prune
+    released = flow_release.sweep(now)
+    if time.monotonic() - _last_prune > 60:
+        _last_prune = time.monotonic()
+        flow_release.prune(now)
+        flow_breakers.prune(now)
+    return released
 

@@ -41,6 +41,7 @@ NAV: tuple[tuple[str, str, str, str, str], ...] = (
     ("failures", "Failures", "taskboard:failures", "g f", ""),
     ("dead-letters", "Dead letters", "taskboard:dead-letters", "g d", ""),
     ("workers", "Workers", "taskboard:workers", "g w", ""),
+    ("flow", "Flow", "taskboard:flow", "g l", ""),
     ("api", "API docs", "taskboard-api:openapi-view", "g a", ""),
     ("admin", "Admin", "admin:index", "", ""),
 )

@@ -34,6 +34,7 @@ from django.test import Client
 
 from taskboard import operations
 from taskboard.models import FINISHED, TaskRun
+from taskboard.operations import PERM_BREAKER, PERM_PAUSE
 from taskboard.service import processes
 from taskboard.transport import push as transport_push
 from tests.conftest import OPERATOR_PERMS, make_user
@@ -316,7 +317,8 @@ def server_password_hash(password: str) -> str:
 @pytest.fixture
 def operator(e2e_db: None) -> User:
     """A staff user with the operator permissions (the flush removed the last test's)."""
-    user = make_user("operator", perms=OPERATOR_PERMS)
+    # With the flow-control permissions too, so the Flow page shows (and checks) its controls.
+    user = make_user("operator", perms=(*OPERATOR_PERMS, PERM_PAUSE, PERM_BREAKER))
     user.password = server_password_hash(password_of(user))
     user.save(update_fields=["password"])
     return user

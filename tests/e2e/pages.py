@@ -24,7 +24,7 @@ from tests.execution.workers import wait_for
 
 # Dashboard URL names that are no page of their own: polled fragments and POST actions.
 NOT_PAGES = frozenset({
-    "panel", "run-progress", "run-row", "runs-bulk", "run-cancel", "run-replay", "run-replay-edited",
+    "flow-action", "panel", "run-progress", "run-row", "runs-bulk", "run-cancel", "run-replay", "run-replay-edited",
     "run-retry-now", "run-run-now", "failure-group-replay", "dead-letters-bulk",
 })
 
@@ -108,6 +108,7 @@ def every_page(seed: Seed) -> list[Page]:
         Page("dead-letters", "dead-letters", "/dashboard/dead-letters/", "Dead letters"),
         Page("dead-letters-resolved", "dead-letters", "/dashboard/dead-letters/?state=resolved", "Dead letters"),
         Page("workers", "workers", "/dashboard/workers/", "Workers"),
+        Page("flow", "flow", "/dashboard/flow/", "Flow"),
         Page("not-found", "", "/dashboard/no-such-page/", "Page not found"),
     ]
     # Pages of the New run form and the task pages, where they are installed.

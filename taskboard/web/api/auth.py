@@ -11,9 +11,11 @@ from django.http import HttpRequest
 from ninja.security.base import AuthBase
 
 from taskboard.operations import (
+    PERM_BREAKER,
     PERM_CANCEL,
     PERM_DISCARD,
     PERM_ENQUEUE,
+    PERM_PAUSE,
     PERM_REPLAY,
     PERM_RETRY_NOW,
     PERM_RUN_NOW,
@@ -46,3 +48,5 @@ CAN_REPLAY = ApiAuth(PERM_REPLAY)
 CAN_DISCARD = ApiAuth(PERM_DISCARD)
 CAN_RETRY_NOW = ApiAuth(PERM_RETRY_NOW)
 CAN_RUN_NOW = ApiAuth(PERM_RUN_NOW)
+CAN_PAUSE = ApiAuth(PERM_PAUSE)
+CAN_CONTROL_BREAKER = ApiAuth(PERM_BREAKER)

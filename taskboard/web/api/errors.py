@@ -19,7 +19,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from taskboard.conf import conf
-from taskboard.exceptions import InvalidTaskArguments, NotAllowed, OperationError, UnknownTask
+from taskboard.exceptions import InvalidTaskArguments, LimitExceeded, NotAllowed, OperationError, UnknownTask
 from taskboard.operations.inputs import BadInput
 from taskboard.readmodels.paging import INVALID_CURSOR, InvalidCursor
 from taskboard.web.errors import JsonError, error_response, unauthenticated
@@ -93,6 +93,7 @@ MAPPED: list[tuple[type[Exception], int, str, Callable[[Exception], str]]] = [
     (InvalidTask, 400, "invalid_task", str),
     (NotAllowed, 403, "forbidden", str),
     (OperationError, 409, "conflict", str),
+    (LimitExceeded, 429, "limit_exceeded", str),
     (Http404, 404, "not_found", lambda exc: "not found"),
     (ObjectDoesNotExist, 404, "not_found", str),
     (RequestDataTooBig, 413, "payload_too_large", lambda exc: too_large().message),

@@ -29,6 +29,7 @@ from taskboard.web.api.listing import filtered, page_json
 from taskboard.web.api.schemas import (
     CURSOR_PATTERN,
     DEFAULT_LIMIT,
+    ENQUEUE_ERRORS,
     ERRORS,
     MAX_LIMIT,
     EnqueueIn,
@@ -70,10 +71,11 @@ def changed_run(verb: Callable[..., TaskRun], run_id: str, request: ApiRequest) 
         return run_to_dict(get_run(str(run.pk)))
 
 
-@router.post("/runs/", auth=CAN_ENQUEUE, response={201: RunOut, 200: RunOut, ERRORS: ErrorOut},
+@router.post("/runs/", auth=CAN_ENQUEUE, response={201: RunOut, 200: RunOut, ENQUEUE_ERRORS: ErrorOut},
              openapi_extra=body_schema(EnqueueIn), summary="Enqueue a run")
 def create_run(request: ApiRequest) -> Reply:
-    """201 with the new run; 200 with the existing run when ``idempotency_key`` was used before."""
+    """201 with the new run; 200 with the existing run when ``idempotency_key`` was used before;
+    429 ``limit_exceeded`` (nothing written) when the task rejects runs over its limit."""
     payload = read_body(request, EnqueueIn)
     run_after = inputs.parse_run_after(payload.run_after) if payload.run_after is not None else None
     with transaction.atomic():

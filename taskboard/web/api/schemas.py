@@ -8,7 +8,7 @@ schemas document the shapes of ``readmodels.representations`` for OpenAPI.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from ninja import Schema
@@ -79,6 +79,12 @@ class RunError(Schema):
     at: str | None
 
 
+class HoldOut(Schema):
+    reason: Literal["concurrency", "rate", "breaker", "paused"]
+    key: str = Field(description="The concurrency/rate key, breaker name, or paused queue/task")
+    since: str | None
+
+
 class RunOut(Schema):
     id: str
     task: str
@@ -99,6 +105,7 @@ class RunOut(Schema):
     finished_at: str | None
     replay_of: str | None
     priority: int = Field(description="Higher starts first when a queue has a backlog")
+    hold: HoldOut | None = Field(description="Why a `held` run waits; null otherwise")
     errors: list[RunError]
 
 
@@ -171,9 +178,48 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
+class FlowIn(_Strict):
+    reason: StrictStr | None = Field(None, max_length=500, description="Why (kept with the pause or transition)")
+
+
+class QueueOut(Schema):
+    name: str
+    paused: bool
+    waiting: int = Field(description="Queued runs: ready, waiting for a worker")
+    held: int = Field(description="Runs held by flow control (pause, limit, breaker)")
+    running: int
+    oldest_wait_seconds: float | None
+
+
+class QueueList(Schema):
+    results: list[QueueOut]
+
+
+class TaskPausedOut(Schema):
+    task: str
+    paused: bool
+
+
+class BreakerOut(Schema):
+    name: str
+    state: Literal["closed", "open", "half_open"]
+    calls: int = Field(description="Calls in the current window")
+    failures: int
+    failure_rate: float = Field(description="Percent of the window's calls that failed")
+    opened_at: str | None
+    retry_at: str | None = Field(description="When an open breaker lets its first probe through")
+    held: int
+
+
+class BreakerList(Schema):
+    results: list[BreakerOut]
+
+
 # Page sizes of the lists (the ``limit`` query parameter).
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 # The statuses every endpoint may answer with ``ErrorOut``.
 ERRORS = frozenset({400, 401, 403, 404, 409, 413})
+# POST /api/runs/ may also answer 429 limit_exceeded (a task with on_limit="reject").
+ENQUEUE_ERRORS = ERRORS | {429}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from taskboard.web.api import dead_letters, failures, runs, stats
+from taskboard.web.api import dead_letters, failures, flow, runs, stats
 from taskboard.web.api.docs import LocalSwagger
 from taskboard.web.api.errors import install
 
@@ -25,7 +25,8 @@ class TaskboardAPI(NinjaAPI):
 api = TaskboardAPI(
     title="taskboard API",
     version="1",
-    description="Runs, dead letters, failure groups and stats of taskboard. Errors are "
+    description="Runs, dead letters, failure groups, stats and flow control (queues, task "
+                "pauses, circuit breakers) of taskboard. Errors are "
                 '`{"error": {"code": "…", "message": "…"}}` with a 4xx status.',
     urls_namespace="taskboard-api",
     docs=LocalSwagger(),
@@ -33,5 +34,5 @@ api = TaskboardAPI(
     openapi_url="/openapi.json",
 )
 install(api)
-for router in (dead_letters.router, failures.router, runs.router, stats.router):
+for router in (dead_letters.router, failures.router, flow.router, runs.router, stats.router):
     api.add_router("", router)

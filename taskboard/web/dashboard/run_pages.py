@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseStopPolling
 from taskboard import operations
 from taskboard.backend import registry
 from taskboard.models import REPLAYABLE, DeadLetter, Outcome, Status, TaskAttempt, TaskRun
-from taskboard.readmodels import queues, runs
+from taskboard.readmodels import flow, queues, runs
 from taskboard.readmodels.counts import page_count
 from taskboard.readmodels.paging import run_pk
 from taskboard.web.dashboard.classification import explain
@@ -52,8 +52,17 @@ def run_list_context(request: HtmxHttpRequest) -> dict[str, Any]:
     form = RunFilterForm(request.GET or None, tasks=registry.names(), queues=queues.configured_queues())
     matching = form.filter(runs.run_list_queryset())  # none() for an invalid filter: no query
     page = requested_page(request, matching, "enqueued_at", run_pk)
+    explain_holds(page.rows)
     return {"nav": "runs", "form": form, "page": page, "count": page_count(page, matching),
             "may": allowed_verbs(request), "bulk_actions": permitted(request, RUN_BULK_ACTIONS)}
+
+
+def explain_holds(rows: list[TaskRun]) -> None:
+    """Set ``hold_text`` ("held: user:42 has 2 of 2 running") on the held runs of a page: one
+    query for the whole page (``readmodels.flow.hold_sentences``)."""
+    sentences = flow.hold_sentences(rows)  # no query when none is held
+    for run in rows:
+        run.hold_text = sentences.get(run.pk, "")  # type: ignore[attr-defined]
 
 
 @require_GET
@@ -75,6 +84,7 @@ def run_row(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
 
 
 def render_row(request: HtmxHttpRequest, run: TaskRun) -> HttpResponse:
+    explain_holds([run])
     response = render(request, "taskboard/partials/run_row.html", {"run": run, "may": allowed_verbs(request)})
     if run.status != Status.RUNNING:
         response.status_code = HttpResponseStopPolling.status_code
@@ -116,6 +126,7 @@ def run_context(request: HtmxHttpRequest, run_id: uuid.UUID,
     except DeadLetter.DoesNotExist:
         letter = None
     attempts = list(run.attempt_set.order_by("number")[:200])
+    run.hold_text = flow.hold_sentence(run)  # type: ignore[attr-defined]
     return {
         "nav": "runs",
         "run": run,

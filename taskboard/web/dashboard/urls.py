@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from taskboard.web.dashboard import actions, new_run, run_actions, run_pages, task_pages
+from taskboard.web.dashboard import actions, flow_pages, new_run, run_actions, run_pages, task_pages
 from taskboard.web.dashboard import pages as dashboard
 
 app_name = "taskboard"
@@ -31,4 +31,7 @@ urlpatterns = [
     path("dead-letters/", dashboard.dead_letters, name="dead-letters"),
     path("dead-letters/bulk/", actions.dead_letters_bulk, name="dead-letters-bulk"),
     path("workers/", dashboard.worker_list, name="workers"),
+    path("flow/", flow_pages.flow_page, name="flow"),
+    re_path(r"^flow/(?P<kind>queue|task|breaker)/(?P<name>[^/]{1,255})/(?P<verb>pause|resume|open|close)/$",
+            flow_pages.flow_action, name="flow-action"),
 ]

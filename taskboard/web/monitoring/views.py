@@ -51,6 +51,7 @@ from taskboard.operations import PERM_VIEW
 from taskboard.readmodels import queues, totals, workers
 from taskboard.web.auth import authorize
 from taskboard.web.errors import JsonError
+from taskboard.web.monitoring import flow_metrics
 
 logger = structlog.get_logger("taskboard.monitoring")
 
@@ -138,6 +139,8 @@ class TaskboardCollector:
                                   "taskboard_worker processes with a fresh heartbeat.")
         alive.add_metric([], workers.live_workers(now).count())
         yield alive
+
+        yield from flow_metrics.collect()
 
 
 def _histogram(name: str, documentation: str, samples: list[tuple[str, float]]) -> HistogramMetricFamily:

@@ -26,7 +26,7 @@ def test_stats_counts(viewer_api: Client) -> None:
     failed_run()
     body = viewer_api.get("/api/stats/").json()
     assert body == {
-        "by_status": {"queued": 2, "scheduled": 0, "running": 1, "retrying": 0, "succeeded": 1, "failed": 1,
+        "by_status": {"queued": 2, "scheduled": 0, "running": 1, "retrying": 0, "held": 0, "succeeded": 1, "failed": 1,
                       "cancelled": 0},
         "by_task": {"a.x": {"queued": 2, "running": 1}, "b.y": {"succeeded": 1},
                     "taskboard.demo.fail": {"failed": 1}},
@@ -49,6 +49,9 @@ def test_openapi_schema_lists_the_endpoints() -> None:
         "/api/runs/{run_id}/retry-now/", "/api/runs/{run_id}/run-now/",
         "/api/dead-letters/", "/api/dead-letters/replay/", "/api/dead-letters/discard/",
         "/api/failures/", "/api/failures/{fingerprint}/replay/", "/api/stats/",
+        "/api/queues/", "/api/queues/{name}/pause/", "/api/queues/{name}/resume/",
+        "/api/tasks/{name}/pause/", "/api/tasks/{name}/resume/",
+        "/api/breakers/", "/api/breakers/{name}/open/", "/api/breakers/{name}/close/",
     }
 
 

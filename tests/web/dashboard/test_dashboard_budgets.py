@@ -19,8 +19,9 @@ from taskboard.transport import cluster as transport_cluster
 # Measured with an empty cache: the charts write their closed minute and hour buckets to the
 # (database) cache on the first request of each minute/hour, which costs a few queries.
 BUDGETS = {
-    "/dashboard/": 35,
-    "/dashboard/panels/stats/": 12,
+    "/dashboard/": 36,  # one bounded count per status (held is one more)
+    "/dashboard/panels/stats/": 13,
+    "/dashboard/flow/": 14,
     "/dashboard/panels/queues/": 8,
     "/dashboard/panels/charts/": 19,
     "/dashboard/panels/workers/": 6,
