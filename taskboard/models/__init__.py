@@ -1,6 +1,6 @@
 """The source of truth, one module per aggregate.
 
-``runs`` (TaskRun and its transitions), ``attempts``, ``dead_letters``, ``nodes`` (worker
+``runs`` (TaskRun and its transitions; ``run_queries`` its querysets and the claim), ``attempts``, ``dead_letters``, ``nodes`` (worker
 supervisors), ``tokens`` (API tokens), ``flow`` (pauses, admission
 locks, rate windows, circuit breakers); ``choices`` holds the statuses and outcomes,
 ``backoff`` the retry delay a run carries, ``fingerprints`` how failures group, and ``sql``
