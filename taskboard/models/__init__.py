@@ -1,7 +1,7 @@
 """The source of truth, one module per aggregate.
 
-``runs`` (TaskRun and its transitions; ``run_queries`` its querysets and the claim), ``attempts``, ``dead_letters``, ``nodes`` (worker
-supervisors), ``tokens`` (API tokens), ``flow`` (pauses, admission
+``runs`` (TaskRun and its transitions; ``run_queries`` its querysets and the claim),
+``attempts``, ``dead_letters``, ``nodes`` (worker supervisors), ``tokens`` (API tokens), ``flow`` (pauses, admission
 locks, rate windows, circuit breakers); ``choices`` holds the statuses and outcomes,
 ``backoff`` the retry delay a run carries, ``fingerprints`` how failures group, and ``sql``
 the vendor SQL of the hot path (``sqlitelock`` queues SQLite's writers). Imports only Django
