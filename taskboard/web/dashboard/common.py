@@ -89,6 +89,14 @@ def render_page(request: HtmxHttpRequest, template: str, context: dict[str, Any]
     return response
 
 
+def render_filtered(request: HtmxHttpRequest, template: str, context: dict[str, Any],
+                    fragment: str) -> HttpResponse:
+    """A filtered list page: 400 when its filter form (``context["form"]``) is invalid, so an
+    invalid filter is an error, not an unfiltered list."""
+    status = 400 if context["form"].invalid else 200
+    return render_page(request, template, context, fragment, status=status)
+
+
 def requested_page[M: Model](request: HtmxHttpRequest, queryset: QuerySet[M], time_field: str,
                               kind: Callable[[str], Any]) -> Page[M]:
     """The keyset page the request's ``after``/``before`` cursor asks for (the first page

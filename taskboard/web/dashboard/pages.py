@@ -20,6 +20,7 @@ from taskboard.web.dashboard.common import (
     DEAD_LETTER_BULK_ACTIONS,
     UI_BULK_LIMIT,
     permitted,
+    render_filtered,
     render_page,
     requested_page,
     staff_view,
@@ -66,7 +67,7 @@ def failure_list(request: HtmxHttpRequest) -> HttpResponse:
     groups = [] if form.invalid else failures.failure_groups(values.get("task"), values.get("sort", "recent"),
                                                               since=since, until=until)
     context = {"nav": "failures", "form": form, "cache_seconds": CACHE_SECONDS, "groups": groups}
-    return render_page(request, "taskboard/failures.html", context, "groups", status=400 if form.invalid else 200)
+    return render_filtered(request, "taskboard/failures.html", context, "groups")
 
 
 def failure_group_context(request: HtmxHttpRequest, fingerprint: str) -> dict[str, Any]:
@@ -105,9 +106,7 @@ def dead_letter_context(request: HtmxHttpRequest) -> dict[str, Any]:
 @require_GET
 @staff_view
 def dead_letters(request: HtmxHttpRequest) -> HttpResponse:
-    context = dead_letter_context(request)
-    status = 400 if context["form"].invalid else 200
-    return render_page(request, "taskboard/dead_letters.html", context, "results", status=status)
+    return render_filtered(request, "taskboard/dead_letters.html", dead_letter_context(request), "results")
 
 
 # --- workers ----------------------------------------------------------------------------------

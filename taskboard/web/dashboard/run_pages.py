@@ -25,6 +25,7 @@ from taskboard.web.dashboard.classification import explain
 from taskboard.web.dashboard.common import (
     RUN_BULK_ACTIONS,
     permitted,
+    render_filtered,
     render_page,
     requested_page,
     staff_view,
@@ -68,9 +69,7 @@ def explain_holds(rows: list[TaskRun]) -> None:
 @require_GET
 @staff_view
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
-    context = run_list_context(request)
-    status = 400 if context["form"].invalid else 200
-    return render_page(request, "taskboard/run_list.html", context, "results", status=status)
+    return render_filtered(request, "taskboard/run_list.html", run_list_context(request), "results")
 
 
 @require_GET
