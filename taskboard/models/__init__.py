@@ -2,13 +2,15 @@
 
 ``runs`` (TaskRun and its transitions; ``run_queries`` its querysets and the claim),
 ``attempts``, ``dead_letters``, ``nodes`` (worker supervisors), ``tokens`` (API tokens), ``flow`` (pauses, admission
-locks, rate windows, circuit breakers); ``choices`` holds the statuses and outcomes,
+locks, rate windows, circuit breakers), ``schedules``, ``batches``, ``alerts``, ``audit``; ``choices`` holds the statuses and outcomes,
 ``backoff`` the retry delay a run carries, ``fingerprints`` how failures group, and ``sql``
 the vendor SQL of the hot path (``sqlitelock`` queues SQLite's writers). Imports only Django
 and ``taskboard.conf``: every other package builds on this one.
 """
 
 from taskboard.models.attempts import TaskAttempt
+from taskboard.models.audit import AuditEvent, AuditRun, Via
+from taskboard.models.batches import Batch
 from taskboard.models.backoff import Backoff
 from taskboard.models.choices import (
     ERROR_OUTCOMES,
@@ -40,9 +42,9 @@ from taskboard.models.tokens import ApiToken
 
 __all__ = [
     "ERROR_OUTCOMES", "FINISHED", "OPEN", "REPLAYABLE", "RETRYABLE_OUTCOMES", "WAITING",
-    "ApiToken", "Backoff", "Breaker", "BreakerCall", "BreakerState", "BreakerTransition",
+    "ApiToken", "AuditEvent", "AuditRun", "Backoff", "Batch", "Breaker", "BreakerCall", "BreakerState", "BreakerTransition",
     "DeadLetter", "DeadLetterQuerySet", "FlowKey", "HoldReason", "Outcome", "Pause", "PauseScope",
     "RateStart", "Resolution", "Status",
-    "TaskAttempt", "TaskRun", "TaskRunQuerySet", "WorkerNode", "fingerprint", "normalise_message",
+    "TaskAttempt", "TaskRun", "TaskRunQuerySet", "Via", "WorkerNode", "fingerprint", "normalise_message",
     "should_retry",
 ]

@@ -87,6 +87,14 @@ class TaskRun(models.Model):
     hold_key = models.CharField(max_length=300, blank=True, default="")
     held_since = models.DateTimeField(null=True, blank=True)
 
+    # Where the run came from: the schedule that fired it (its name, kept if the schedule is
+    # removed), the batch it belongs to, and the correlation id it shares with the runs that
+    # enqueued it or that it enqueued ("" = none).
+    schedule = models.CharField(max_length=100, blank=True, default="")
+    batch = models.ForeignKey("taskboard.Batch", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="runs")
+    correlation_id = models.CharField(max_length=100, blank=True, default="")
+
     objects = TaskRunQuerySet.as_manager()
 
     class Meta:
@@ -121,6 +129,12 @@ class TaskRun(models.Model):
             models.Index(fields=["queue", "-priority", "enqueued_at"], name="run_queued_priority",
                          condition=Q(status="queued")),
             models.Index(fields=["queue"], name="run_running_queue", condition=Q(status="running")),
+            # origin: a schedule's last runs, a batch's children by status, a correlation id
+            models.Index(fields=["schedule", "-enqueued_at"], name="run_schedule",
+                         condition=~Q(schedule="")),
+            models.Index(fields=["batch", "status"], name="run_batch", condition=Q(batch__isnull=False)),
+            models.Index(fields=["correlation_id", "-enqueued_at"], name="run_correlation",
+                         condition=~Q(correlation_id="")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -75,6 +75,9 @@ def run_to_dict(run: TaskRun) -> dict[str, Any]:
         "replay_of": str(run.replay_of_id) if run.replay_of_id else None,
         "priority": run.priority,
         "hold": hold_json(run),
+        "schedule": run.schedule or None,
+        "batch": str(run.batch_id) if run.batch_id else None,
+        "correlation_id": run.correlation_id or None,
         "errors": [
             {
                 "attempt": attempt.number,
