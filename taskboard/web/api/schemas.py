@@ -106,6 +106,9 @@ class RunOut(Schema):
     replay_of: str | None
     priority: int = Field(description="Higher starts first when a queue has a backlog")
     hold: HoldOut | None = Field(description="Why a `held` run waits; null otherwise")
+    schedule: str | None = Field(description="The schedule that created the run, by name")
+    batch: str | None = Field(description="The id of the batch the run belongs to")
+    correlation_id: str | None = Field(description="Shared by the runs one request or run set off")
     errors: list[RunError]
 
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 RUN_KEYS = {
     "id", "task", "queue", "status", "args", "kwargs", "result", "progress", "progress_message",
     "checkpoint", "attempts", "max_attempts", "cancel_requested", "enqueued_at", "run_after",
-    "started_at", "finished_at", "replay_of", "priority", "hold", "errors",
+    "started_at", "finished_at", "replay_of", "priority", "hold", "schedule", "batch", "correlation_id", "errors",
 }
 
 
