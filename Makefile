@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat .python-version)
 # reinstalled when the lock changes. npm ci starts from an empty node_modules every time.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test venv node lint bench clean
+.PHONY: run test venv node lint bench bench-peers clean
 
 $(STAMP): requirements.lock .python-version
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' || \
@@ -36,6 +36,11 @@ test: venv node
 lint: venv
 	$(VENV)/bin/ruff check taskboard tests bench
 	$(VENV)/bin/mypy
+
+# The peers taskboard is measured against (Celery, procrastinate, django-tasks-db), installed
+# into the same venv from their own lock; never needed to run or test taskboard.
+bench-peers: venv
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-bench.lock
 
 bench: venv
 	$(VENV)/bin/python -m bench.throughput --rounds 3
