@@ -14,7 +14,9 @@ again, never an over-admission.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +42,28 @@ def batch_size() -> int:
     return int(conf.DISPATCH_BATCH)
 
 
+_collecting = threading.local()
+
+
+@contextmanager
+def handing_off() -> Iterator[list[tuple[Any, str]]]:
+    """Collect the runs this thread releases inside the block as ``(pk, queue)``: a worker
+    that just freed a slot may start the run it released itself (see the runner) instead of
+    leaving it to the broker's delivery latency. They are pushed all the same, so a worker
+    that dies first loses nothing; the spare message finds the run taken and is dropped."""
+    rows: list[tuple[Any, str]] = []
+    previous = getattr(_collecting, "rows", None)
+    _collecting.rows = rows
+    try:
+        yield rows
+    finally:
+        _collecting.rows = previous
+
+
 def _push_after_commit(rows: Sequence[tuple[Any, str]]) -> None:
+    collector = getattr(_collecting, "rows", None)
+    if collector is not None:
+        collector.extend(rows)
     by_queue: dict[str, list[Any]] = {}
     for pk, queue in rows:
         by_queue.setdefault(queue, []).append(pk)

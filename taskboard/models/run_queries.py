@@ -12,11 +12,24 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from taskboard.models import priority_mix
 from taskboard.models import sql as rowsql
 from taskboard.models.choices import FINISHED, OPEN, WAITING, HoldReason, Status
 
 if TYPE_CHECKING:
     from taskboard.models.runs import TaskRun
+
+
+def limited_queues() -> list[str]:
+    from django.conf import settings
+
+    return sorted(getattr(settings, "TASKBOARD_QUEUE_LIMITS", None) or {})
+
+
+def pause_table() -> str:
+    from taskboard.models.flow import Pause
+
+    return Pause._meta.db_table
 
 
 class TaskRunQuerySet(models.QuerySet["TaskRun"]):
@@ -75,10 +88,7 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         PostgreSQL); returns the run and each rider's rowcount. A worker rides the previous
         run's outcome on the claim (see runner).
         """
-        from django.conf import settings
         from django.db import connection
-
-        from taskboard.models.flow import Pause
 
         try:
             pk = self.model._meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
@@ -90,13 +100,14 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
         statements = list(riders)
         if pk is not None:
             # Queues with a global limit always go through admission (their runs are counted).
-            limited = sorted(getattr(settings, "TASKBOARD_QUEUE_LIMITS", None) or {})
+            limited = limited_queues()
+            jump = priority_mix.mixed()
             queued = Status.QUEUED.value
             params = [Status.RUNNING.value, stamp, stamp, stamp,
                       ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
-                      queued, pk, pk, queued, pk, queued, *limited]
-            sql = rowsql.text(("claim", len(limited)),
-                              lambda: rowsql.plain_claim_sql(self.model, Pause._meta.db_table, len(limited)))
+                      *([queued, pk, pk, queued] if jump else []), pk, queued, *limited]
+            sql = rowsql.text(("claim", len(limited), jump), lambda: rowsql.plain_claim_sql(
+                self.model, pause_table(), len(limited), jump))
             statements.insert(0, (sql, params))
         results = rowsql.run(statements)
         if pk is None:

@@ -218,32 +218,37 @@ def conditional_insert_sql(model: type[models.Model], tail: str, fields: Sequenc
             f"SELECT {', '.join(['%s'] * len(fields))} {tail}")
 
 
-def plain_claim_sql(model: type[models.Model], pause_table: str, limited_queues: int) -> str:
+def plain_claim_sql(model: type[models.Model], pause_table: str, limited_queues: int, jump: bool = True) -> str:
     """The hot path's claim with flow control folded in, still one statement.
 
-    The message is a token for its queue: it claims the queue's best queued run *without
-    constraints* whose priority is higher than its own run's (a priority jump over the FIFO
-    broker and the clusters' prefetch), else its own run; when its own run is no longer
+    With ``jump``, the message is a token for its queue: it claims the queue's best queued run
+    *without constraints* whose priority is higher than its own run's (a priority jump over the
+    FIFO broker and the clusters' prefetch), else its own run; when its own run is no longer
     queued (another token took it) it claims the best one of the queue, so every queued run
-    still meets one message. The run must have no concurrency/rate key and no breaker, not sit
-    in a queue with a global limit, and neither its queue nor its task may be paused (NOT
-    EXISTS against the small pause table). Anything else finds nothing here and goes through
-    ``taskboard.flow.admission``. Parameters: the six SET values of ``claim_sql``, the message's
-    run id three times, ``queued`` four times, then the limited queues.
+    still meets one message. Without it (no queue has mixed priorities, see
+    ``priority_mix``) the message claims its own run only. The run must have no
+    concurrency/rate key and no breaker, not sit in a queue with a global limit, and neither
+    its queue nor its task may be paused (NOT EXISTS against the small pause table). Anything
+    else finds nothing here and goes through ``taskboard.flow.admission``. Parameters: the six
+    SET values of ``claim_sql``, then (with ``jump``) ``queued``, the message's run id twice,
+    ``queued``, then the run id and ``queued``, then the limited queues.
     """
     q = connection.ops.quote_name
     table = q(model._meta.db_table)
     plain = f"{q('concurrency_key')} = '' AND {q('rate_key')} = '' AND {q('breaker')} = ''"
-    best = (f"SELECT b.{q('id')} FROM {table} b WHERE b.{q('status')} = %s "
-            f"AND b.{q('queue')} = (SELECT m.{q('queue')} FROM {table} m WHERE m.{q('id')} = %s) "
-            f"AND b.{q('concurrency_key')} = '' AND b.{q('rate_key')} = '' AND b.{q('breaker')} = '' "
-            f"AND b.{q('priority')} > COALESCE((SELECT o.{q('priority')} FROM {table} o "
-            f"WHERE o.{q('id')} = %s AND o.{q('status')} = %s), -32769) "
-            f"ORDER BY b.{q('priority')} DESC, b.{q('enqueued_at')} LIMIT 1")
+    target = "%s"
+    if jump:
+        best = (f"SELECT b.{q('id')} FROM {table} b WHERE b.{q('status')} = %s "
+                f"AND b.{q('queue')} = (SELECT m.{q('queue')} FROM {table} m WHERE m.{q('id')} = %s) "
+                f"AND b.{q('concurrency_key')} = '' AND b.{q('rate_key')} = '' AND b.{q('breaker')} = '' "
+                f"AND b.{q('priority')} > COALESCE((SELECT o.{q('priority')} FROM {table} o "
+                f"WHERE o.{q('id')} = %s AND o.{q('status')} = %s), -32769) "
+                f"ORDER BY b.{q('priority')} DESC, b.{q('enqueued_at')} LIMIT 1")
+        target = f"COALESCE(({best}), %s)"
     limited = (f" AND {q('queue')} NOT IN ({', '.join(['%s'] * limited_queues)})" if limited_queues else "")
     return (
         f"{_claim_update(model)} "
-        f"WHERE {q('id')} = COALESCE(({best}), %s) AND {q('status')} = %s AND {plain}{limited} "
+        f"WHERE {q('id')} = {target} AND {q('status')} = %s AND {plain}{limited} "
         f"AND NOT EXISTS (SELECT 1 FROM {q(pause_table)} p WHERE "
         f"(p.{q('scope')} = 'queue' AND p.{q('name')} = {table}.{q('queue')}) OR "
         f"(p.{q('scope')} = 'task' AND p.{q('name')} = {table}.{q('task')})) "

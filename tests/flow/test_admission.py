@@ -230,3 +230,27 @@ def test_key_needing_an_unbound_argument_fails_at_enqueue():
     f = task(concurrency_limit=1, concurrency_key="k:{x}")(kw_target)
     with pytest.raises(InvalidTaskArguments, match="x"):
         f.get_backend().create_run(f, [], {})
+
+
+def test_a_cluster_worker_hands_its_slot_to_the_run_it_released():
+    from taskboard.transport import cluster
+
+    a, b, c = (sample_tasks.one_per_account.enqueue(account=4) for _ in range(3))
+    running = claim(a)  # another worker runs a; b and c wait behind it
+    assert claim(b) is None and claim(c) is None
+    assert running is not None and [run_of(r).status for r in (b, c)] == [Status.HELD, Status.HELD]
+    succeed(running)
+    assert [run_of(r).status for r in (b, c)] == [Status.QUEUED, Status.HELD]
+    cluster._in_cluster_run = b.id  # what django-q2's pre_execute hook sets for a delivered message
+    execute(b.id)
+    # The slot b freed went straight to c, in this process, without waiting for c's message.
+    assert [run_of(r).status for r in (b, c)] == [Status.SUCCEEDED, Status.SUCCEEDED]
+
+
+def test_a_direct_call_releases_but_does_not_hand_on():
+    a, b, c = (sample_tasks.one_per_account.enqueue(account=5) for _ in range(3))
+    running = claim(a)
+    assert claim(b) is None and claim(c) is None and running is not None
+    succeed(running)
+    execute(b.id)  # not delivered by a cluster (tests, sync mode)
+    assert [run_of(r).status for r in (b, c)] == [Status.SUCCEEDED, Status.QUEUED]
