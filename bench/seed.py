@@ -70,7 +70,19 @@ def seed(runs: int, attempts: int, batch: int = 5000, days: int = 30, seed_value
     att_cols = ["run_id", "task", "number", "outcome", "exception", "message", "traceback",
                 "fingerprint", "started_at", "finished_at", "worker", "retry_at"]
     dl_cols = ["run_id", "task", "reason", "created_at", "resolved_at", "resolution",
-               "resolved_by_id", "resolved_by_name", "replay_run_id"]
+               "resolved_by_id", "resolved_by_name", "replay_run_id", "fingerprint"]
+
+    # Columns added to the models since these lists were written get their defaults, so the
+    # seed keeps working as the schema grows (NOT NULL columns have no database default).
+    def defaults(model: Any, cols: list[str]) -> tuple[list[str], list[Any]]:
+        extra = [f for f in model._meta.concrete_fields
+                 if f.column not in cols and not f.primary_key and f.has_default()]
+        return [f.column for f in extra], [f.get_db_prep_save(f.get_default(), connection) for f in extra]
+
+    run_extra, run_fill = defaults(TaskRun, run_cols)
+    att_extra, att_fill = defaults(TaskAttempt, att_cols)
+    dl_extra, dl_fill = defaults(DeadLetter, dl_cols)
+    run_cols, att_cols, dl_cols = run_cols + run_extra, att_cols + att_extra, dl_cols + dl_extra
 
     def sql(table: str, cols: list[str]) -> str:
         marks = ", ".join(["%s"] * len(cols))
@@ -117,7 +129,7 @@ def seed(runs: int, attempts: int, batch: int = 5000, days: int = 30, seed_value
                 k = 0
             run_args = {"account_id": rng.randint(1, 50_000), "note": f"batch {rng.randint(1, 999)}"}
             t = enqueued + wait
-            last_error = ""
+            last_error = last_fingerprint = ""
             finished = None
             for number in range(1, k + 1):
                 duration = timedelta(milliseconds=rng.expovariate(1 / 250))
@@ -134,10 +146,11 @@ def seed(runs: int, attempts: int, batch: int = 5000, days: int = 30, seed_value
                                               id=uuid.UUID(int=rng.getrandbits(128)).hex[:12])
                     last_error = f"{exc.rsplit('.', 1)[-1]}: {message}"[:500]
                 retry_at = t + duration + timedelta(seconds=2 ** number) if not final else None
+                last_fingerprint = fingerprint(task, exc, message) if exc else ""
                 att_rows.append([run_id, task, number, outcome, exc, message,
                                  TRACEBACK.format(task=task, a=number * 7, exc=exc, message=message) if exc else "",
-                                 fingerprint(task, exc, message) if exc else "", t, t + duration,
-                                 f"worker-{rng.randint(1, 6)}:{rng.randint(1000, 9999)}", retry_at])
+                                 last_fingerprint, t, t + duration,
+                                 f"worker-{rng.randint(1, 6)}:{rng.randint(1000, 9999)}", retry_at, *att_fill])
                 finished = t + duration
                 t = (retry_at or t + duration)
             done = status in ("succeeded", "failed", "cancelled")
@@ -151,13 +164,14 @@ def seed(runs: int, attempts: int, batch: int = 5000, days: int = 30, seed_value
                 enqueued + wait if k else None, enqueued + wait if k else None,
                 (finished or t) if done else None, None,
                 now + timedelta(seconds=15) if status == "running" else None,
-                f"worker-{rng.randint(1, 6)}:{rng.randint(1000, 9999)}" if k else "", None, None,
+                f"worker-{rng.randint(1, 6)}:{rng.randint(1000, 9999)}" if k else "", None, None, *run_fill,
             ])
             if status == "failed":
                 resolved = rng.random() < 0.3
                 dl_rows.append([run_id, task, f"gave up: {last_error}", (finished or t),
                                 (finished or t) + timedelta(hours=1) if resolved else None,
-                                "discarded" if resolved else "", None, "ops" if resolved else "", None])
+                                "discarded" if resolved else "", None, "ops" if resolved else "", None,
+                                last_fingerprint, *dl_fill])
         with transaction.atomic():
             with connection.cursor() as cursor:
                 if is_pg:

@@ -17,7 +17,6 @@ from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
@@ -26,6 +25,7 @@ from taskboard.backend import registry
 from taskboard.conf import configured_queues
 from taskboard.exceptions import NotAllowed
 from taskboard.models import ApiToken, DeadLetter, TaskAttempt, TaskRun, WorkerNode
+from taskboard.operations import tokens
 
 # A changelist never counts more rows than this (it shows "10000" and that many pages).
 COUNT_BOUND = 10_000
@@ -294,6 +294,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
-from taskboard import admin_flow  # noqa: E402, F401 - registers the flow-control admin
+        try:
+            count = tokens.revoke_tokens(list(queryset), user=request.user)
+        except NotAllowed as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+# Registered by importing them (they build on the classes above).
+from taskboard import admin_alerts, admin_audit, admin_batches, admin_flow, admin_schedules  # noqa: E402, F401
+from taskboard.transport.admin import hide_django_q_admin  # noqa: E402
+
+# django-q2's "Scheduled tasks" would never fire under taskboard (its scheduler is off): gone.
+hide_django_q_admin()

@@ -40,11 +40,25 @@ DEFAULTS: dict[str, Any] = {
     # 0 commits every outcome before the message is done.
     "OUTCOME_BATCH_SECONDS": 0.02,
     "METRICS_PUBLIC": False,
+    # Webhook subscriptions: run events are published from every process (False: no receiver
+    # is connected, no thread started), and each process sends what it buffered this often, one
+    # delivery run per subscription carrying them all (taskboard.notify.lifecycle).
+    "WEBHOOKS": True,
+    "WEBHOOK_FLUSH_SECONDS": 1.0,
+    # Schedules: a fire time more than this many seconds old when the clock gets to it was
+    # missed (downtime) and follows the schedule's misfire policy; younger ones still fire.
+    "SCHEDULE_MISFIRE_GRACE": 30.0,
+    # Retention: finished runs older than this many days are pruned by the built-in schedule
+    # "taskboard.retention" (0 turns it off).
+    "RETENTION_DAYS": 30.0,
     "API_MAX_BODY": 1024 * 1024,
+    # An API token (and its user) is read from the database at most this often per process;
+    # a revocation elsewhere takes effect within it (operations.token_cache). 0: every request.
+    "API_TOKEN_CACHE_SECONDS": 1.0,
 }
 
 
-_ZERO_ALLOWED = {"OUTCOME_BATCH_SECONDS"}
+_ZERO_ALLOWED = {"API_TOKEN_CACHE_SECONDS", "OUTCOME_BATCH_SECONDS", "RETENTION_DAYS"}
 
 
 class Settings:

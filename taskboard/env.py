@@ -103,6 +103,22 @@ def env_url(name: str, schemes: Collection[str], hint: str = "") -> str:
     return raw
 
 
+def env_json_object(name: str) -> dict[str, object]:
+    """A JSON object (``{"key": …}``); ``{}`` when unset."""
+    raw = _raw(name)
+    if raw is None:
+        return {}
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise EnvError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise EnvError(f"{name} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
 def env_time_zone(name: str, default: str) -> str:
     """An IANA time zone name (``Europe/Berlin``, ``UTC``)."""
     value = env_str(name, default)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlreadyReplayed",
     "InvalidTaskArguments",
+    "InvalidSchedule",
     "LimitExceeded",
     "NotAllowed",
     "OperationError",
@@ -62,6 +63,11 @@ class LimitExceeded(Exception):
 
 class UnknownTask(InvalidTask):
     """No task with that name may be enqueued by name."""
+
+
+class InvalidSchedule(InvalidTask):
+    """A schedule definition that cannot be used (bad name, cron, interval, time zone, task or
+    arguments); the message names the field. HTTP 400, ``invalid_schedule``."""
 
 
 class OperationError(Exception):

@@ -27,6 +27,7 @@ from taskboard.env import (
     env_choice,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     env_lockout_parameters,
     env_overrides,
@@ -37,6 +38,7 @@ from taskboard.env import (
 )
 from taskboard.flow.config import DEFAULT_BREAKERS, parse_breakers, parse_queue_limits
 from taskboard.logging import build_logging_config
+from taskboard.notify.config import check_email, settings_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TASKBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -83,8 +85,13 @@ MIDDLEWARE = [
     "taskboard.web.middleware.ChunkedBodyMiddleware",
     "taskboard.web.middleware.NoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Operator verbs in this request are audited as via api / admin / ui (by path).
+    "taskboard.web.middleware.AuditViaMiddleware",
+    # An /api/ request with a bearer token goes from here straight to its view: what follows
+    # serves browsers (sessions, CSRF, messages, framing, htmx, logins).
+    "taskboard.web.middleware.BearerApiMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -226,6 +233,9 @@ _BREAKERS_JSON = env_str("TASKBOARD_BREAKERS", "")
 parse_breakers(_BREAKERS_JSON or DEFAULT_BREAKERS)  # validated at start-up, naming the variable
 TASKBOARD_BREAKERS = json.loads(_BREAKERS_JSON) if _BREAKERS_JSON else DEFAULT_BREAKERS
 TASKBOARD_QUEUE_LIMITS = parse_queue_limits(env_str("TASKBOARD_QUEUE_LIMITS", ""))
+# Schedules declared in settings (JSON here; see taskboard.schedules.settings_sync), synced on
+# every taskboard_worker start and checked by the taskboard.E101 system check.
+TASKBOARD_SCHEDULES = env_json_object("TASKBOARD_SCHEDULES")
 
 TASKS = {
     "default": {
@@ -234,6 +244,40 @@ TASKS = {
         "OPTIONS": {},
     }
 }
+
+# --- alerts and e-mail ----------------------------------------------------------------------
+
+# Alert rules and timing (JSON, see taskboard.notify.config) and the channels notifications go
+# to; validated together (a webhook URL needs its secret, Apprise URLs must parse).
+_NOTIFY = settings_from_env()
+TASKBOARD_ALERTS = _NOTIFY.alerts
+TASKBOARD_ALERT_WEBHOOK_URL = _NOTIFY.webhook_url
+TASKBOARD_WEBHOOK_SECRET = _NOTIFY.webhook_secret
+TASKBOARD_ALERT_EMAILS = _NOTIFY.emails
+TASKBOARD_ALERT_URLS = _NOTIFY.apprise_urls
+TASKBOARD_BASE_URL = _NOTIFY.base_url  # absolute links in notifications
+
+# Django's mail framework (alert e-mail), as Django 6.1's MAILERS; ADMINS receive alerts when
+# TASKBOARD_ALERT_EMAILS is unset.
+ADMINS = [check_email(address, "ADMINS") for address in env_list("ADMINS", "")]
+if env_bool("EMAIL_USE_TLS", False) and env_bool("EMAIL_USE_SSL", False):
+    raise EnvError("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 25, minimum=1),
+            "username": env_str("EMAIL_HOST_USER", ""),
+            "password": env_str("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = check_email(env_str("DEFAULT_FROM_EMAIL", "taskboard@localhost"),
+                                                "DEFAULT_FROM_EMAIL")
 
 # --- auth, i18n, static ---------------------------------------------------------------------
 

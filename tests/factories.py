@@ -69,7 +69,8 @@ def make_attempt(run: TaskRun, number: int = 1, outcome: str = Outcome.PERMANENT
 
 def make_dead_letter(run: TaskRun, *, created_at: datetime | None = None, reason: str | None = None) -> DeadLetter:
     """The open dead letter of ``run``, by default giving its last error as the reason."""
-    return DeadLetter.objects.create(run=run, task=run.task,
+    last = run.attempt_set.order_by("-number").values_list("fingerprint", flat=True).first()
+    return DeadLetter.objects.create(run=run, task=run.task, fingerprint=last or "",
                                      reason=reason or f"permanent error: {run.last_error or 'boom'}",
                                      created_at=created_at or timezone.now())
 

@@ -19,6 +19,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 TASKBOARD = {
     "DEMO": False,
+    # No run-event publishing in the test process (its thread would outlive the test database);
+    # tests/notify/test_lifecycle.py connects it where it is tested.
+    "WEBHOOKS": False,
     "LEASE_SECONDS": 3.0,
     "HEARTBEAT_SECONDS": 0.5,
     "PROGRESS_MIN_INTERVAL": 0.2,

@@ -20,9 +20,12 @@ ALLOWED: dict[str, set[str]] = {
     "backend": {"backend", "flow", "models", "exceptions", "transport", "conf"},
     "transport": {"transport", "models", "conf"},
     "execution": {"execution", "backend", "flow", "models", "exceptions", "transport", "conf"},
-    "service": {"service", "execution", "flow", "models", "transport", "conf", "exceptions"},
-    "operations": {"operations", "backend", "flow", "models", "exceptions", "conf"},
-    "readmodels": {"readmodels", "flow", "models", "transport", "conf"},
+    "service": {"service", "execution", "flow", "models", "transport", "conf", "exceptions", "schedules", "notify"},
+    "operations": {"operations", "backend", "flow", "models", "exceptions", "conf", "schedules"},
+    "readmodels": {"readmodels", "flow", "models", "transport", "conf", "schedules"},
+    # alert rules read the read models' figures (oldest wait, failure rate); deliveries are runs
+    "notify": {"notify", "backend", "models", "readmodels", "conf", "env", "exceptions"},
+    "schedules": {"schedules", "backend", "flow", "models", "transport", "conf", "exceptions"},
 }
 
 

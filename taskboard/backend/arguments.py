@@ -8,9 +8,11 @@ Django's own ``TypeError``/``ValueError``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from django.tasks.base import Task
@@ -51,10 +53,7 @@ def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], d
         )
     if any(not isinstance(key, str) for key in kwargs):
         raise InvalidTaskArguments("kwargs keys must be strings")
-    try:
-        signature = inspect.signature(task.func, eval_str=True)  # readable in error messages
-    except Exception:  # noqa: BLE001 - annotations that do not resolve
-        signature = inspect.signature(task.func)
+    signature = _signature(task.func)
     leading = [None] if task.takes_context else []
     try:
         bound = signature.bind(*leading, *args, **kwargs)
@@ -88,19 +87,42 @@ def _accepted_types(hint: Any) -> tuple[type, ...] | None:
     return None
 
 
-def _check_types(task: Task, signature: inspect.Signature, bound: inspect.BoundArguments) -> None:
-    """Check arguments against simple annotations (int, float, str, bool, list, dict, X | None)."""
+# Signatures and annotations are read once per function: a bulk enqueue validates thousands of
+# calls of one task, and reading them costs more than the check itself.
+@functools.lru_cache(maxsize=1024)
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
     try:
-        hints = typing.get_type_hints(task.func)
+        return inspect.signature(func, eval_str=True)  # readable in error messages
+    except Exception:  # noqa: BLE001 - annotations that do not resolve
+        return inspect.signature(func)
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked_parameters(func: Callable[..., Any]) -> dict[str, tuple[type, ...]]:
+    """The parameters with a simple annotation, and the JSON types each accepts."""
+    try:
+        hints = typing.get_type_hints(func)
     except Exception:  # noqa: BLE001 - unresolvable annotations: nothing to check against
-        return
-    for name, value in bound.arguments.items():
-        parameter = signature.parameters[name]
+        return {}
+    checked = {}
+    for name, parameter in _signature(func).parameters.items():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
+        accepted = _accepted_types(hints.get(name))
+        if accepted is not None:
+            checked[name] = accepted
+    return checked
+
+
+def _check_types(task: Task, signature: inspect.Signature, bound: inspect.BoundArguments) -> None:
+    """Check arguments against simple annotations (int, float, str, bool, list, dict, X | None)."""
+    checked = _checked_parameters(task.func)
+    if not checked:
+        return
+    for name, value in bound.arguments.items():
         if task.takes_context and name == "context":
             continue
-        accepted = _accepted_types(hints.get(name))
+        accepted = checked.get(name)
         if accepted is None:
             continue
         if isinstance(value, bool) and bool not in accepted:

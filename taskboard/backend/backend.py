@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +20,15 @@ from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
-from taskboard.backend import registry
+from taskboard.backend import correlation, registry
 from taskboard.backend.arguments import NonJSONArguments, validate_arguments
+from taskboard.backend.hooks import check_hook_form, check_hooks
 from taskboard.backend.loading import as_taskboard_task, resolve_task, task_of_run
+from taskboard.backend.rows import insert_one
 from taskboard.backend.task import TaskboardTask
 from taskboard.exceptions import InvalidTaskArguments, LimitExceeded
 from taskboard.flow.locks import lock_keys
-from taskboard.models import OPEN, Outcome, Status, TaskAttempt, TaskRun
+from taskboard.models import OPEN, Batch, Outcome, Status, TaskAttempt, TaskRun, priority_mix
 from taskboard.transport import push
 
 STATUS_MAP = {
@@ -65,6 +68,7 @@ class TaskboardBackend(BaseTaskBackend):
                 raise InvalidTask(f"{task.module_path}: timeout must be a positive number")
             try:
                 task.validate_flow_options()
+                check_hook_form(task)
             except ValueError as exc:
                 raise InvalidTask(f"{task.module_path}: {exc}") from None
             registry.register(task)
@@ -88,23 +92,41 @@ class TaskboardBackend(BaseTaskBackend):
         run_after: datetime | None = None,
         priority: int | None = None,
         idempotency_key: str | None = None,
-        replay_of: Any = None,
+        replay_of: TaskRun | None = None,
+        correlation_id: str | None = None,
+        callback: bool = False,
     ) -> tuple[TaskRun, bool]:
         """Validate and store a run; push it to the broker once the transaction commits.
 
         Returns ``(run, created)``; ``created`` is False when ``idempotency_key`` matched an
-        existing run of the same task, which is then returned unchanged.
+        existing run of the same task, which is then returned unchanged. ``correlation_id``:
+        see ``backend.correlation`` (a replay keeps its original's). A replay of a batch child
+        takes that child's place in its batch (``Batch.objects.replace_child``). A
+        ``callback`` run (a hook or batch callback) gets no hooks of its own.
+
+        Round trips: one INSERT (in autocommit, no transaction around it) and the push; a
+        transaction only where a check must hold until the write (``on_limit="reject"``, a
+        batch join) or an idempotency race must be caught inside the caller's transaction.
         """
 
         if queue is not None or run_after is not None or priority is not None:
             # .using() validates them (an unknown queue, a priority outside -100…100).
             task = task.using(queue_name=queue, run_after=run_after, priority=priority)
-        self.validate_task(task)
+        if registry.get(task.module_path) is not task:
+            # The decorated task itself was validated when decorated (and .using() copies when
+            # made); a task rebuilt from a stored run (a replay) was not.
+            self.validate_task(task)
         # A plain Task routed here with .using(backend=…) runs with the default options.
         options = as_taskboard_task(task)
         args, kwargs = validate_arguments(task, args, kwargs)
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
+        hooks = None if callback else options.hook_columns()
+        if hooks:
+            check_hooks(options)
+        if replay_of is not None and correlation_id is None:
+            correlation_id = replay_of.correlation_id or None
+        correlation_id = correlation.resolve(correlation_id)
         try:
             flow = options.flow_columns(args, kwargs)
         except KeyError as exc:
@@ -137,13 +159,20 @@ class TaskboardBackend(BaseTaskBackend):
             dispatched_at=None if deferred else now,
             replay_of=replay_of,
             idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
+            hooks=hooks,
             **flow,
         )
+        rejecting = options.on_limit == "reject" and bool(run.concurrency_key)
+        joining = replay_of is not None and replay_of.batch_id is not None
+        guarded = idempotency_key is not None and transaction.get_connection().in_atomic_block
         try:
-            with transaction.atomic():
-                if options.on_limit == "reject" and run.concurrency_key:
+            with transaction.atomic() if rejecting or joining or guarded else nullcontext():
+                if rejecting:
                     reject_over_limit(run)
-                run.save(force_insert=True)
+                if joining and Batch.objects.replace_child(replay_of):  # type: ignore[arg-type]
+                    run.batch_id = replay_of.batch_id  # type: ignore[union-attr]
+                insert_run(run)
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -160,6 +189,17 @@ class TaskboardBackend(BaseTaskBackend):
         except (ValueError, TaskRun.DoesNotExist):
             raise TaskResultDoesNotExist(result_id) from None
         return self.to_result(run)
+
+    def ready_result(self, task: Task, run_id: uuid.UUID | str, args: list[Any], kwargs: dict[str, Any],
+                     enqueued_at: datetime) -> TaskResult:
+        """The ``TaskResult`` of a run just enqueued, built without its row (bulk enqueue)."""
+        result: TaskResult[Any, Any] = TaskResult(
+            task=task, id=str(run_id), status=TaskResultStatus.READY, enqueued_at=enqueued_at, started_at=None,
+            finished_at=None, last_attempted_at=None, args=args, kwargs=kwargs, backend=self.alias, errors=[],
+            worker_ids=[],
+        )
+        object.__setattr__(result, "_return_value", None)
+        return result
 
     def to_result(self, run: TaskRun, task: Task | None = None,
                   attempts: list[TaskAttempt] | None = None) -> TaskResult:
@@ -203,6 +243,15 @@ def reject_over_limit(run: TaskRun) -> None:
     limit = run.concurrency_limit or 0
     if TaskRun.objects.filter(concurrency_key=run.concurrency_key, status__in=OPEN).count() >= limit:
         raise LimitExceeded(run.concurrency_key, limit)
+
+
+def insert_run(run: TaskRun) -> None:
+    """INSERT the new run's row with the memoised statement of ``models.sql`` (``save()``
+    compiles its SQL anew on every call), leaving the instance as ``save()`` would."""
+    insert_one(run)
+    run._state.adding = False
+    run._state.db = transaction.get_connection().alias
+    priority_mix.note((run.priority,))
 
 
 def push_after_commit(run: TaskRun) -> None:

@@ -16,6 +16,7 @@ from django.tasks import TaskResultStatus
 from django.tasks.base import Task
 from django.tasks.signals import task_finished
 
+from taskboard.backend import signals
 from taskboard.backend.loading import backend_of_run, resolve_task
 from taskboard.models import FINISHED, TaskAttempt, TaskRun
 
@@ -34,7 +35,9 @@ def send_finished(backend: TaskboardBackend, run: TaskRun, task: Task, attempts:
 def send_finished_for(run: TaskRun) -> None:
     """``task_finished`` for a run that ended outside its worker's call; nothing unless it is
     finished. A run whose task or backend no longer loads is only logged: a ``TaskResult``
-    needs both."""
+    needs both. taskboard's lifecycle signal of the outcome (``signals``) goes first, also
+    for a run left retrying."""
+    signals.send_outcome(run)
     if run.status not in FINISHED:
         return
     try:

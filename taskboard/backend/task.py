@@ -18,6 +18,7 @@ from taskboard.flow.keys import check_template
 from taskboard.flow.keys import resolve as resolve_key
 from taskboard.flow.rates import parse_rate
 from taskboard.models import Backoff
+from taskboard.models.outcomes import HOOK_OPTIONS
 
 _OPTION_DEFAULTS: dict[str, Any] = {
     "max_attempts": 3,
@@ -47,23 +48,32 @@ class TaskboardTask(Task):
     rate_limit: str | None = None
     rate_key: str | None = None
     breaker: str | None = None
+    # Hooks (taskboard.models.outcomes): tasks enqueued with run_id=<this run's id> in the
+    # transaction of the run's outcome; see backend.hooks.
+    on_success: str | None = None
+    on_failure: str | None = None
+    on_dead_letter: str | None = None
 
-    def option(self, name: str) -> Any:
+    def option(self, name: str, defaults: dict[str, Any] | None = None) -> Any:
+        """The option as set on the task, else the backend's ``OPTIONS`` (``defaults``, when
+        the caller already has them: looking the backend up is most of an option's cost)."""
         value = getattr(self, name)
         if value is None:
-            backend = self.get_backend()
-            value = backend.options.get(name, _OPTION_DEFAULTS[name])
+            if defaults is None:
+                defaults = self.get_backend().options
+            value = defaults.get(name, _OPTION_DEFAULTS[name])
         return value
 
     @property
     def policy(self) -> RetryPolicy:
+        defaults = self.get_backend().options
         return RetryPolicy(
-            max_attempts=self.option("max_attempts"),
+            max_attempts=self.option("max_attempts", defaults),
             backoff=Backoff(
-                base=float(self.option("backoff_base")),
-                factor=float(self.option("backoff_factor")),
-                max_delay=float(self.option("backoff_max")),
-                jitter=float(self.option("jitter")),
+                base=float(self.option("backoff_base", defaults)),
+                factor=float(self.option("backoff_factor", defaults)),
+                max_delay=float(self.option("backoff_max", defaults)),
+                jitter=float(self.option("jitter", defaults)),
             ),
             retry_on=as_exception_types(self.retry_on, "retry_on"),
             give_up_on=as_exception_types(self.give_up_on, "give_up_on"),
@@ -99,6 +109,11 @@ class TaskboardTask(Task):
                     raise ValueError(f"{name}: {exc}") from None
         if self.breaker is not None and self.breaker not in breakers_config():
             raise ValueError(f"breaker {self.breaker!r} is not configured in TASKBOARD_BREAKERS")
+
+    def hook_columns(self) -> dict[str, str] | None:
+        """The run's ``hooks`` column: the hooks set on this task, or None."""
+        hooks = {name: value for name in HOOK_OPTIONS if (value := getattr(self, name)) is not None}
+        return hooks or None
 
     def _parameter_names(self) -> set[str] | None:
         parameters = inspect.signature(self.func).parameters.values()

@@ -15,6 +15,7 @@ from django.tasks import TaskContext
 
 from taskboard.backend.jsonvalues import to_json
 from taskboard.execution.interrupt import AttemptControl
+from taskboard.models import Batch
 
 
 # Frozen like Django's TaskContext at runtime; django-stubs declares that one non-frozen.
@@ -24,6 +25,19 @@ class TaskboardContext(TaskContext):  # type: ignore[misc]
     checkpoint: Any
     control: AttemptControl = field(repr=False)
     log: Any = field(repr=False)
+
+    @property
+    def correlation_id(self) -> str:
+        """What the runs this task enqueues inherit: its run's correlation id, or its run id."""
+        return self.control.run.correlation_id or self.run_id
+
+    @property
+    def batch(self) -> Batch | None:
+        """The batch this run belongs to, or None. ``taskboard.bulk.enqueue_many(task, items,
+        batch=context.batch)`` adds children to it (the batch cannot complete meanwhile: this
+        run is one of its open children)."""
+        run = self.control.run
+        return Batch.objects.filter(pk=run.batch_id).first() if run.batch_id is not None else None
 
     def raise_if_cancelled(self) -> None:
         """Raise ``TaskCancelled`` (or ``TaskTimedOut``) if the run must stop now."""

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from taskboard.backend.signals import send_progress
 from taskboard.conf import conf
 from taskboard.exceptions import TaskCancelled, TaskInterrupted, TaskTimedOut
 from taskboard.models import Outcome, TaskRun
@@ -82,4 +83,5 @@ class AttemptControl:
                 return
             self.pending_progress = None
             self.progress_written_at = now
-        self.run.save_progress(self.number, *pending)
+        if self.run.save_progress(self.number, *pending):
+            send_progress(self.run, *pending)  # run_progress, as coalesced as the write

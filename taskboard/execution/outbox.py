@@ -100,7 +100,8 @@ def settle(items: Sequence[Pending], counts: Sequence[int]) -> None:
         position += len(item.statements)
         applied = bool(counts[position - 1])
         with structlog.contextvars.bound_contextvars(run_id=str(item.run.pk), task=item.run.task,
-                                                     attempt=item.attempt.number):
+                                                     attempt=item.attempt.number,
+                                                     correlation_id=item.run.correlation_id or str(item.run.pk)):
             if applied:
                 item.run._succeeded(item.attempt, item.result)
                 if needs_release(item.run):

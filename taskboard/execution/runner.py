@@ -20,6 +20,7 @@ from django.tasks.base import Task
 from django.tasks.signals import task_started
 from django.utils import timezone
 
+from taskboard.backend import correlation, signals
 from taskboard.backend.backend import TaskboardBackend
 from taskboard.backend.loading import as_taskboard_task, import_task
 from taskboard.backend.task import TaskboardTask
@@ -30,7 +31,7 @@ from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_int
 from taskboard.execution.monitor import get_monitor
 from taskboard.execution.outbox import Pending, get_outbox, settle, statements_of
 from taskboard.execution.recording import Failure, build_attempt, json_result, send_finished
-from taskboard.flow import admission
+from taskboard.flow import admission, release
 from taskboard.flow.release import after_finish, needs_release
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.models import sql as rowsql
@@ -40,9 +41,31 @@ from taskboard.transport import cluster as transport_cluster
 logger = structlog.get_logger("taskboard.execution.runner")
 
 
+# How many released runs one message may start in a row (see ``execute``).
+HANDOFF_MAX = 20
+
+
 def execute(run_id: str) -> None:
-    """Run one attempt of a run, if it is still claimable. Never raises for task errors."""
+    """Run one attempt of a run, if it is still claimable. Never raises for task errors.
+
+    In a cluster worker, a run that held a concurrency slot hands the slot on: when its
+    outcome released a held run of the same queue, this process claims and runs that one
+    next, at once, instead of waiting for the broker to deliver its message (the ORM broker
+    polls). A bounded number in a row, so one message cannot keep a worker forever.
+    """
     in_cluster = transport_cluster.delivered_by_cluster(run_id)
+    current = run_id
+    for _ in range(HANDOFF_MAX if in_cluster else 1):
+        # A handed-on run came with no message of its own: its outcome is not deferred.
+        handed = _execute_message(current, defer_success=in_cluster and current == run_id, hand_on=in_cluster)
+        if handed is None:
+            return
+        current = handed
+
+
+def _execute_message(run_id: str, *, defer_success: bool, hand_on: bool) -> str | None:
+    """One claim and attempt; with ``hand_on``, returns a run its outcome released (same
+    queue) for this process to start next."""
     outbox = get_outbox()
     waiting = outbox.take()
     try:
@@ -57,14 +80,22 @@ def execute(run_id: str) -> None:
         run = admission.claim_or_hold(run_id, process_identity(), conf.LEASE_SECONDS)
     if run is None:
         logger.debug("message dropped: nothing claimable", run_id=str(run_id))
-        return
+        return None
     number = run.attempts
-    with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task,
-                                                 attempt=number):
+    with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task, attempt=number,
+                                                 correlation_id=run.correlation_id or str(run.pk)):
         # A run holding a flow slot commits at once: waiting for the group commit would keep
-        # the slot (and the held run behind it) idle for up to OUTCOME_BATCH_SECONDS.
-        _execute_claimed(run, number,
-                         defer=in_cluster and conf.OUTCOME_BATCH_SECONDS > 0 and not needs_release(run))
+        # the slot (and the held run behind it) idle for up to OUTCOME_BATCH_SECONDS. So does
+        # a run with effects (hooks, a batch): they commit with its outcome, in one ORM
+        # transaction (models.outcomes), not on the raw group-committed path.
+        holds_slot = needs_release(run)
+        if not (hand_on and holds_slot):
+            _execute_claimed(run, number, defer=defer_success and conf.OUTCOME_BATCH_SECONDS > 0
+                             and not holds_slot and not run.has_effects)
+            return None
+        with release.handing_off() as released:
+            _execute_claimed(run, number)
+    return next((str(pk) for pk, queue in released if queue == run.queue), None)
 
 
 def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None, list[int]]:
@@ -142,7 +173,7 @@ def _execute_claimed(run: TaskRun, number: int, *, defer: bool = False) -> None:
         if monitor.outbox.add(pending):
             monitor.wake.set()
     else:
-        settle([pending], [count for count, _ in rowsql.run(pending.statements)])
+        settle([pending], run.commit_success(attempt, value, pending.statements))
 
 
 def _record_failure(run: TaskRun, number: int, started: float, failure: Failure,
@@ -157,6 +188,7 @@ def _record_failure(run: TaskRun, number: int, started: float, failure: Failure,
             after_finish([run])
         logger.warning("attempt failed", kind=failure.kind, error=attempt.message[:200],
                        next=run.status, run_after=run.run_after and run.run_after.isoformat())
+        signals.send_outcome(run)  # run_retrying / run_dead_lettered / run_cancelled
         if run.status != Status.RETRYING:
             send_finished(backend, run, task, [*prior, attempt])
     else:
@@ -169,8 +201,10 @@ def _call(task: TaskboardTask, run: TaskRun, control: AttemptControl, result: Ta
         context = TaskboardContext(task_result=result, run_id=str(run.pk),
                                    checkpoint=run.checkpoint, control=control, log=logger.bind())
     control.armed = True
-    # An interrupt that arrived before arming (e.g. a timeout of 0) is raised now.
-    control.raise_pending()
-    if context is not None:
-        return task.call(context, *run.args, **run.kwargs)
-    return task.call(*run.args, **run.kwargs)
+    # What the task enqueues inherits this run's correlation id (backend.correlation).
+    with correlation.running(run.correlation_id, str(run.pk)):
+        # An interrupt that arrived before arming (e.g. a timeout of 0) is raised now.
+        control.raise_pending()
+        if context is not None:
+            return task.call(context, *run.args, **run.kwargs)
+        return task.call(*run.args, **run.kwargs)

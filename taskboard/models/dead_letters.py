@@ -26,6 +26,9 @@ class DeadLetterQuerySet(models.QuerySet["DeadLetter"]):
 class DeadLetter(models.Model):
     run = models.OneToOneField("taskboard.TaskRun", on_delete=models.CASCADE, related_name="dead_letter")
     task = models.CharField(max_length=255)
+    # The failure fingerprint of the attempt that failed the run (``fingerprints``): with the
+    # task, the group the dead_letter alert counts, read from an index alone.
+    fingerprint = models.CharField(max_length=16, blank=True, default="")
     reason = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +60,9 @@ class DeadLetter(models.Model):
             # dashboard: resolved entries, most recently resolved first
             models.Index(fields=["-resolved_at", "-id"], condition=Q(resolved_at__isnull=False),
                          name="dlq_resolved_list"),
+            # alerts: open dead letters of the last days grouped by task and fingerprint
+            models.Index(fields=["created_at", "task", "fingerprint"], condition=Q(resolved_at__isnull=True),
+                         name="dlq_open_groups"),
         ]
         permissions = [("discard_deadletter", "Can discard dead letters")]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from taskboard.models import outcomes, priority_mix, sqlitelock
 from taskboard.models import sql as rowsql
 from taskboard.models.attempts import TaskAttempt
 from taskboard.models.backoff import Backoff
@@ -71,8 +73,10 @@ class TaskRun(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, default="")
 
+    # No index of its own: ``run_replays`` (partial) serves every lookup by it, and a full
+    # index would be written by every enqueue for the rows that are no replay.
     replay_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays", db_index=False,
     )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL = no key, unique otherwise
 
@@ -92,8 +96,11 @@ class TaskRun(models.Model):
     # enqueued it or that it enqueued ("" = none).
     schedule = models.CharField(max_length=100, blank=True, default="")
     batch = models.ForeignKey("taskboard.Batch", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="runs")
+                              related_name="runs", db_index=False)  # run_batch, run_batch_list
     correlation_id = models.CharField(max_length=100, blank=True, default="")
+    # The task's hooks as enqueued ({"on_success": "app.tasks.x", …}; None = none), so that the
+    # run's end sets them off from the row alone, wherever it ends (see models.outcomes).
+    hooks = models.JSONField(null=True, blank=True)
 
     objects = TaskRunQuerySet.as_manager()
 
@@ -115,9 +122,12 @@ class TaskRun(models.Model):
                          condition=Q(status="running")),
             models.Index(fields=["status", "queue", "dispatched_at"], name="run_dispatched",
                          condition=Q(status="queued")),
-            models.Index(fields=["finished_at"], name="run_finished"),
+            # Partial (as run_replays): every query has a range on finished_at, which implies
+            # NOT NULL on both databases, and an enqueue then writes neither index.
+            models.Index(fields=["finished_at"], name="run_finished", condition=Q(finished_at__isnull=False)),
             # run detail: a run's replays newest first (SQLite otherwise walks run_list)
-            models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays"),
+            models.Index(fields=["replay_of", "-enqueued_at"], name="run_replays",
+                         condition=Q(replay_of__isnull=False)),
             # flow control: running/open runs of a concurrency key (admission, release,
             # on_limit="reject"); held runs of a key in release order; the queued backlog of a
             # queue by priority (the claim takes its best run); running runs of a queue
@@ -133,6 +143,8 @@ class TaskRun(models.Model):
             models.Index(fields=["schedule", "-enqueued_at"], name="run_schedule",
                          condition=~Q(schedule="")),
             models.Index(fields=["batch", "status"], name="run_batch", condition=Q(batch__isnull=False)),
+            models.Index(fields=["batch", "-enqueued_at", "-id"], name="run_batch_list",
+                         condition=Q(batch__isnull=False)),
             models.Index(fields=["correlation_id", "-enqueued_at"], name="run_correlation",
                          condition=~Q(correlation_id="")),
         ]
@@ -155,9 +167,19 @@ class TaskRun(models.Model):
     def __str__(self) -> str:
         return f"{self.task} [{self.status}] {self.id}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A claim in this process must see a new priority at once (see priority_mix).
+        priority_mix.note((self.priority,))
+        super().save(*args, **kwargs)
+
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def has_effects(self) -> bool:
+        """Its end sets off more than its own row: hooks or a batch (``models.outcomes``)."""
+        return self.batch_id is not None or bool(self.hooks)
 
     @property
     def queue_wait(self) -> timedelta | None:
@@ -201,10 +223,28 @@ class TaskRun(models.Model):
 
     def succeed(self, attempt: TaskAttempt, result: Any) -> bool:
         """Store the result and the attempt row, if this is still the attempt that runs."""
-        count = rowsql.run(self.success_statements(attempt, result))[-1][0]
-        if count:
-            self._succeeded(attempt, result)
-        return bool(count)
+        return bool(self.commit_success(attempt, result, self.success_statements(attempt, result))[-1])
+
+    def commit_success(self, attempt: TaskAttempt, result: Any, statements: list[rowsql.Statement]) -> list[int]:
+        """Run ``success_statements``; each one's rowcount (the last is 1 when it applied).
+
+        A run with effects (hooks, a batch) commits them in the same transaction as its
+        outcome; a plain one is just the statements (the worker may ride them on its next
+        claim instead, see ``execution.outbox``).
+        """
+        from django.db import connection
+
+        if not self.has_effects:
+            counts = [count for count, _ in rowsql.run(statements)]
+            if counts[-1]:
+                self._succeeded(attempt, result)
+            return counts
+        with sqlitelock.write_turn(connection), transaction.atomic():
+            counts = [count for count, _ in rowsql.run(statements)]
+            if counts[-1]:
+                self._succeeded(attempt, result)
+                outcomes.run_ended(self)
+        return counts
 
     def success_statements(self, attempt: TaskAttempt, result: Any) -> list[rowsql.Statement]:
         """``succeed()`` as statements; the last one's rowcount is 1 when it applied.
@@ -267,8 +307,12 @@ class TaskRun(models.Model):
                          now: datetime | None = None) -> bool:
         """The attempt was stopped by an operator's cancel: the run ends, never retried."""
         now = now or timezone.now()
-        return self._finish_attempt(attempt, from_statuses, status=Status.CANCELLED, finished_at=now,
-                                    lease_expires_at=None, last_error=attempt.summary)
+        with transaction.atomic() if self.has_effects else nullcontext():
+            done = self._finish_attempt(attempt, from_statuses, status=Status.CANCELLED, finished_at=now,
+                                        lease_expires_at=None, last_error=attempt.summary)
+            if done and self.has_effects:
+                outcomes.run_ended(self)
+            return done
 
     def schedule_retry(self, attempt: TaskAttempt, *, from_statuses: Iterable[str] = (Status.RUNNING,),
                        now: datetime | None = None) -> bool:
@@ -288,7 +332,9 @@ class TaskRun(models.Model):
                                         lease_expires_at=None, last_error=attempt.summary)
             if done:
                 DeadLetter.objects.create(run=self, task=self.task, reason=self._give_up_reason(attempt),
-                                          created_at=now)
+                                          fingerprint=attempt.fingerprint, created_at=now)
+                if self.has_effects:
+                    outcomes.run_ended(self)
             return done
 
     def _give_up_reason(self, attempt: TaskAttempt) -> str:
@@ -335,11 +381,15 @@ class TaskRun(models.Model):
     def cancel_waiting(self, by: str) -> bool:
         """Cancel a run that is not executing: immediate and final."""
         now = timezone.now()
-        return self._transition(
-            [Status.QUEUED, Status.SCHEDULED, Status.RETRYING, Status.HELD],
-            status=Status.CANCELLED, cancel_requested=True, cancel_requested_by=by,
-            finished_at=now,
-        )
+        with transaction.atomic() if self.has_effects else nullcontext():
+            done = self._transition(
+                [Status.QUEUED, Status.SCHEDULED, Status.RETRYING, Status.HELD],
+                status=Status.CANCELLED, cancel_requested=True, cancel_requested_by=by,
+                finished_at=now,
+            )
+            if done and self.has_effects:
+                outcomes.run_ended(self)
+            return done
 
     def start_now(self, waiting: Status) -> bool:
         """An operator's "Retry now" / "Run now": a run still ``waiting`` (retrying or

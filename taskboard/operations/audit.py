@@ -1,28 +1,58 @@
 """The audit log: every operator verb calls ``record`` inside the transaction that applies it,
 so an action and its audit event commit together or not at all, and a refused action (no
-permission, bad input, a conflict) leaves none.
+permission, bad input, a conflict, an unknown run or name) leaves none.
 
-*Who* is the verb's ``user`` (``None``, a trusted local caller, is recorded as "system").
-*Through what* (ui, api, cli, admin) is not a parameter of every verb: the entry point says it
-once with ``acting_via(...)`` — the request middleware for the dashboard, API and admin, the
-command base for management commands — and ``record`` reads it from a context variable.
+*Who* is the verb's ``user``. ``None`` is a trusted local caller: through a management command
+(via ``cli``) that is the operating-system account that ran it, anywhere else (the clock,
+code) "system". *Through what* (ui, api, cli, admin) is not a parameter of every verb: the
+entry point says it once with ``acting_via(...)`` — ``web.middleware.AuditViaMiddleware`` for
+the dashboard, API and admin, ``management.commands._cli.OperatorCommand`` for commands — and
+``record`` reads it from a context variable (so it also follows a request into the thread
+that ASGI runs a sync view in).
+
+Verb names are ``<noun>.<verb>`` (``VERBS`` lists the ones defined here; other packages add
+theirs, e.g. ``schedule.pause``). One event per action: a bulk verb writes one event naming
+its targets (the first ``TARGETS_MAX``; ``count`` is the true number) or the ``filter`` that
+chose them, and links every run it touched through ``AuditRun`` (a run's timeline and
+``/api/audit/?run=`` find it by index). A bulk verb that applied to nothing (every target
+skipped) writes no event: nothing happened.
 """
 
 from __future__ import annotations
 
+import getpass
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
 from typing import Any
 
-from taskboard.models import AuditEvent, AuditRun, Via
+import structlog
+from django.db import transaction
+from django.db.models import F
+
+from taskboard.models import AuditEvent, Via
 from taskboard.operations.permissions import Actor, actor_name
+
+logger = structlog.get_logger("taskboard.operations")
 
 # At most this many targets are stored in the event itself; ``count`` keeps the true number
 # and ``AuditRun`` rows still link every run.
 TARGETS_MAX = 100
 REASON_MAX = 500
+ACTOR_MAX = 150
+
+# The verbs of this package (the audit page offers them in its verb filter).
+VERBS = (
+    "run.enqueue", "run.cancel", "run.replay", "run.retry_now", "run.run_now", "run.prune",
+    "dead_letter.replay", "dead_letter.discard",
+    "queue.pause", "queue.resume", "task.pause", "task.resume",
+    "breaker.open", "breaker.close",
+    "token.create", "token.revoke",
+    "batch.cancel", "batch.replay_failed",
+    "alert.silence", "alert_rule.save", "alert_rule.delete", "webhook.add", "webhook.remove",
+)
 
 _via: ContextVar[Via] = ContextVar("taskboard_audit_via", default=Via.SYSTEM)
 
@@ -41,12 +71,33 @@ def current_via() -> Via:
     return _via.get()
 
 
+def actor_of(user: Actor) -> str:
+    """Who the event names: the user, or for a trusted caller the OS account of a command."""
+    if user is None and current_via() == Via.CLI:
+        try:
+            return getpass.getuser()[:ACTOR_MAX] or "system"
+        except (OSError, KeyError):  # no login name in this environment (a container without one)
+            return "system"
+    return actor_name(user)[:ACTOR_MAX]
+
+
+def _plain(value: Any) -> Any:
+    """A filter value as JSON can store it (form values may be datetimes)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
 def record(
     verb: str,
     *,
     user: Actor,
     targets: Iterable[object] = (),
-    runs: Iterable[uuid.UUID | str] = (),
+    runs: Iterable[uuid.UUID | str | None] = (),
     filter: Mapping[str, Any] | None = None,
     count: int | None = None,
     reason: str = "",
@@ -54,20 +105,31 @@ def record(
     """Write one audit event for ``verb``. Call it inside the verb's transaction.
 
     ``targets`` names what the action was applied to (run ids, a queue or breaker name …);
-    ``runs`` the runs it touched (indexed for a run's timeline; default: none); ``filter``
+    ``runs`` the runs it touched (indexed for a run's timeline; default: none; None entries
+    are skipped); ``filter``
     the selection of a bulk action chosen by filter; ``count`` how many it affected (default:
     the number of targets)."""
+    if not transaction.get_connection().in_atomic_block:
+        # The event would commit on its own, not with the action: a verb's bug, made visible.
+        logger.warning("audit event recorded outside a transaction", verb=verb)
     names = [str(target) for target in targets]
-    run_ids = list(dict.fromkeys(str(run) for run in runs))
-    event = AuditEvent.objects.create(
-        actor=actor_name(user)[:150],
+    run_ids = list(dict.fromkeys(str(run) for run in runs if run is not None))
+    event = AuditEvent(
+        actor=actor_of(user),
         via=current_via(),
-        verb=verb,
+        verb=verb[:64],
         targets=names[:TARGETS_MAX],
-        filter=dict(filter) if filter is not None else None,
+        filter={str(k): _plain(v) for k, v in filter.items()} if filter is not None else None,
         count=count if count is not None else len(names),
-        reason=reason[:REASON_MAX],
+        reason=reason.strip()[:REASON_MAX],
     )
-    if run_ids:
-        AuditRun.objects.bulk_create(AuditRun(event=event, run_id=run_id) for run_id in run_ids)
+    event.insert_with_runs(run_ids)
     return event
+
+
+def add_to_count(event: AuditEvent, more: int) -> None:
+    """Grow the count of an action that commits in steps (``prune`` deletes in batches, each
+    batch in its own transaction): call it in each later step's transaction, so the event
+    always counts exactly what was committed."""
+    AuditEvent.objects.filter(pk=event.pk).update(count=F("count") + more)
+    event.count += more

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
+from django.db import transaction
 
 from taskboard.flow import breakers
 from taskboard.models import Breaker
+from taskboard.operations import audit
 from taskboard.operations.lookups import known_breaker
 from taskboard.operations.permissions import PERM_BREAKER, Actor, actor_name, require
 
@@ -22,7 +24,9 @@ def _force(name: str, reason: str, user: Actor, force: Callable[[str, str, str],
     require(user, PERM_BREAKER)
     known_breaker(name)
     by = actor_name(user)
-    row = force(name, reason[:REASON_MAX], by)
+    with transaction.atomic():
+        row = force(name, reason[:REASON_MAX], by)
+        audit.record(f"breaker.{verb}", user=user, targets=[name], reason=reason)
     logger.info(f"breaker {verb}", name=name, by=by, reason=reason[:REASON_MAX])
     return row
 

@@ -4,9 +4,11 @@ finish); resuming releases the runs held for it. The mechanism is ``taskboard.fl
 from __future__ import annotations
 
 import structlog
+from django.db import transaction
 
 from taskboard.flow import pauses
 from taskboard.models import Pause, PauseScope
+from taskboard.operations import audit
 from taskboard.operations.lookups import known_queue, known_task
 from taskboard.operations.permissions import PERM_PAUSE, Actor, actor_name, require
 
@@ -23,7 +25,9 @@ def _pause(scope: PauseScope, name: str, reason: str, user: Actor) -> Pause:
     require(user, PERM_PAUSE)
     _known(scope, name)
     by = actor_name(user)
-    row = pauses.pause(scope.value, name, reason[:REASON_MAX], by)
+    with transaction.atomic():
+        row = pauses.pause(scope.value, name, reason[:REASON_MAX], by)
+        audit.record(f"{scope.value}.pause", user=user, targets=[name], reason=reason)
     logger.info(f"{scope.value} pause", name=name, by=by, reason=reason[:REASON_MAX])
     return row
 
@@ -32,7 +36,9 @@ def _resume(scope: PauseScope, name: str, reason: str, user: Actor) -> int:
     require(user, PERM_PAUSE)
     _known(scope, name)
     by = actor_name(user)
-    released = pauses.resume(scope.value, name, by)
+    with transaction.atomic():
+        released = pauses.resume(scope.value, name, by)
+        audit.record(f"{scope.value}.resume", user=user, targets=[name], reason=reason)
     logger.info(f"{scope.value} resume", name=name, by=by, reason=reason[:REASON_MAX], released=released)
     return released
 

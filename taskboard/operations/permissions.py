@@ -26,6 +26,17 @@ PERM_RUN_NOW = PERM_ENQUEUE
 # Flow control: pausing queues and tasks, and forcing circuit breakers, are separate rights.
 PERM_PAUSE = "taskboard.pause_flow"
 PERM_BREAKER = "taskboard.control_breaker"
+# Schedules: adding, pausing, resuming, running now and removing one (a schedule is a repeated
+# enqueue; the "taskboard operators" group holds it).
+PERM_SCHEDULE = "taskboard.manage_schedule"
+# Pruning deletes history: Django's own delete permission on runs (``taskboard_prune`` runs
+# as a trusted caller; no screen offers it).
+PERM_PRUNE = "taskboard.delete_taskrun"
+
+# Alerts: silencing one (nothing is sent about it for a while); webhook subscriptions to run
+# events (adding one sends run data to a URL of the operator's choosing).
+PERM_SILENCE = "taskboard.silence_alert"
+PERM_WEBHOOKS = "taskboard.manage_webhooks"
 
 # A request's user (logged in or not); None is a trusted local caller.
 type Operator = User | AnonymousUser

@@ -12,7 +12,7 @@ first and is refused with ``AlreadyReplayed``; a dead letter's replay finds it r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -22,7 +22,8 @@ from django.db.models import QuerySet
 from taskboard.backend.loading import on_backend, resolve_task
 from taskboard.exceptions import AlreadyReplayed, OperationError
 from taskboard.models import REPLAYABLE, DeadLetter, Resolution, TaskRun
-from taskboard.operations.bulk import BULK_LIMIT, BulkResult, each
+from taskboard.operations import audit
+from taskboard.operations.bulk import BULK_LIMIT, BulkResult, each, record_bulk
 from taskboard.operations.lookups import backend_of, lock_run
 from taskboard.operations.permissions import PERM_REPLAY, Actor, actor_name, require
 
@@ -30,7 +31,7 @@ logger = structlog.get_logger("taskboard.operations")
 
 
 def replay(run_id: uuid.UUID | str, *, kwargs: dict[str, Any] | None = None,
-           user: Actor = None, again: bool = True) -> TaskRun:
+           user: Actor = None, again: bool = True, reason: str = "") -> TaskRun:
     """Start a new run with the same (or edited) arguments; history stays untouched.
 
     ``again=False`` asks for the run's first replay: ``AlreadyReplayed`` (409, naming the
@@ -38,6 +39,15 @@ def replay(run_id: uuid.UUID | str, *, kwargs: dict[str, Any] | None = None,
     operator who confirmed another replay, or edited the arguments.
     """
     require(user, PERM_REPLAY)
+    with transaction.atomic():
+        new_run = _replay(run_id, kwargs=kwargs, user=user, again=again)
+        # The new run's timeline shows where it came from, the old one's who replayed it.
+        old = new_run.replay_of_id
+        audit.record("run.replay", user=user, targets=[old], runs=[old, new_run.pk], reason=reason)
+    return new_run
+
+
+def _replay(run_id: uuid.UUID | str, *, kwargs: dict[str, Any] | None, user: Actor, again: bool) -> TaskRun:
     with transaction.atomic():
         run = lock_run(run_id)
         if not again:
@@ -87,16 +97,28 @@ def _replay_locked(run: TaskRun, kwargs: dict[str, Any] | None, user: Actor, *,
     return new_run
 
 
-def replay_many(run_ids: Iterable[uuid.UUID | str], *, user: Actor = None, again: bool = False) -> BulkResult:
+def replay_many(run_ids: Iterable[uuid.UUID | str], *, user: Actor = None, again: bool = False,
+                reason: str = "", filter: Mapping[str, Any] | None = None) -> BulkResult:
     """Replay each run; by default only runs never replayed before (the others are skipped,
-    as there is no one to confirm a second replay of each)."""
+    as there is no one to confirm a second replay of each). One audit event for all."""
     require(user, PERM_REPLAY)
-    return each(lambda run_id, user: replay(run_id, user=user, again=again), run_ids, user)
+    with transaction.atomic():
+        outcome = each(lambda run_id, user: _replay(run_id, kwargs=None, user=user, again=again), run_ids, user)
+        record_bulk("run.replay", outcome, user=user, reason=reason, filter=filter, source=_source)
+    return outcome
 
 
-def replay_dead_letters(letters: QuerySet[DeadLetter], *, user: Actor = None,
-                        limit: int = BULK_LIMIT) -> BulkResult:
+def replay_dead_letters(letters: QuerySet[DeadLetter], *, user: Actor = None, limit: int = BULK_LIMIT,
+                        reason: str = "", filter: Mapping[str, Any] | None = None) -> BulkResult:
     """Replay the runs of (at most ``limit`` of) these dead letters; a letter that another
-    replay or a discard resolved in the meantime is skipped."""
+    replay or a discard resolved in the meantime is skipped. One audit event for all, naming
+    the failed runs (or the ``filter`` that chose them)."""
     require(user, PERM_REPLAY)
-    return each(_replay_letter, letters.values_list("run_id", flat=True)[:limit], user)
+    with transaction.atomic():
+        outcome = each(_replay_letter, letters.values_list("run_id", flat=True)[:limit], user)
+        record_bulk("dead_letter.replay", outcome, user=user, reason=reason, filter=filter, source=_source)
+    return outcome
+
+
+def _source(new_run: TaskRun) -> uuid.UUID | None:
+    return new_run.replay_of_id

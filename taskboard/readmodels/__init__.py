@@ -9,13 +9,16 @@
 - ``totals``: runs by status and task, open dead letters, recent windows (API, metrics, CLI);
 - ``overview``: the overview page's charts and latest failures;
 - ``failures``: failure groups rolled up by fingerprint;
-- ``runs``: the list querysets;
+- ``runs``: the list querysets (and ``correlated``: the runs of a correlation id);
+- ``schedules``: schedules as the API, the CLI and the Schedules page show them (description,
+  next fire times, latest runs);
+- ``batches``: a batch's counts, progress and JSON, its children (filterable by status);
 - ``representations``: the run and dead-letter JSON of the API and the commands (input
   parsing lives in ``operations.inputs``).
 
 Each figure (oldest wait, queue depth, worker liveness, the configured queues) has one
 definition that the dashboard, the API, ``/metrics`` and the CLI all call.
 
-Imports ``models``, ``conf`` and ``transport`` (broker depth, cluster stats); never ``web``
-or ``operations``.
+Imports ``models``, ``conf``, ``transport`` (broker depth, cluster stats) and ``schedules``
+(fire times and descriptions); never ``web`` or ``operations``.
 """

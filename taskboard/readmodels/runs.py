@@ -5,7 +5,9 @@ Filters come from the dashboard's forms; paging from ``paging.keyset_page``.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+
+from django.db.models import Q, QuerySet
 
 from taskboard.models import DeadLetter, TaskRun
 
@@ -20,3 +22,13 @@ def dead_letter_queryset(resolved: bool) -> QuerySet[DeadLetter]:
     return qs.only("id", "task", "reason", "created_at", "resolved_at", "resolution", "resolved_by_name",
                    "replay_run_id", "run_id", "run__id", "run__status", "run__last_error", "run__attempts",
                    "run__max_attempts", "run__queue", "run__enqueued_at")
+
+
+def correlated(correlation_id: str) -> Q:
+    """Runs that carry ``correlation_id``, and the run whose id it is: a run without a
+    correlation id of its own passes its id to what it enqueues (``backend.correlation``)."""
+    condition = Q(correlation_id=correlation_id)
+    try:
+        return condition | Q(pk=uuid.UUID(correlation_id))
+    except ValueError:
+        return condition

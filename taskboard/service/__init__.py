@@ -13,5 +13,7 @@ Words, used this way throughout:
 * **worker** — one django-q2 worker process of a cluster: what claims and runs an attempt;
   ``TaskRun.worker`` names it as ``host:pid`` (``models.nodes.process_identity``).
 
-Imports ``execution``, ``models`` and ``transport``; never ``web``.
+Imports ``execution``, ``flow``, ``models``, ``schedules`` (the clock fires them; the
+supervisor syncs the settings-declared ones at start), ``notify`` (the clock evaluates the
+alert rules) and ``transport``; never ``web``.
 """

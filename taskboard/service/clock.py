@@ -8,7 +8,11 @@
    queue are pushed again (the message was lost: Redis drops in-flight messages of a killed
    cluster; the ORM broker takes messages at dequeue);
 4. held runs whose obstacle went are released (``flow.release.sweep``: rate windows, breakers
-   moving on time, pauses lifted, slots freed by lost runs).
+   moving on time, pauses lifted, slots freed by lost runs);
+5. due schedules fire (``schedules.firing.tick``: one indexed read when none is due; each
+   fire time exactly once across hosts, by a unique row per schedule and fire time);
+6. alert rules are evaluated every few seconds, by one host at a time (``notify.evaluate``:
+   a lease row taken with a conditional UPDATE).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from taskboard.execution.recording import send_finished_for
 from taskboard.flow import breakers as flow_breakers
 from taskboard.flow import release as flow_release
 from taskboard.models import Status, TaskRun, WorkerNode
+from taskboard.notify import evaluate as alert_evaluation
+from taskboard.schedules import firing as schedule_firing
 from taskboard.transport.cluster import queue_depth
 from taskboard.transport.push import push_many
 
@@ -40,6 +46,8 @@ class TickResult:
     lost: int = 0
     redispatched: int = 0
     released: int = 0
+    fired: int = 0
+    alerts_notified: int = 0
 
 
 def _lock_batch(queryset: Any, limit: int) -> list[Any]:
@@ -128,25 +136,59 @@ def redispatch_unclaimed(now: Any = None, queues: Iterable[str] | None = None) -
 
 
 def seconds_until_next_due(queues: Iterable[str] | None = None) -> float | None:
-    """Lets the dispatcher wake exactly when the next scheduled/retrying run falls due."""
+    """Lets the dispatcher wake exactly when the next scheduled/retrying run falls due, or the
+    next schedule fires (as the last tick saw it: a schedule added since is at most one
+    ``DISPATCH_INTERVAL`` late once)."""
     qs = TaskRun.objects.all()
     if queues is not None:
         qs = qs.filter(queue__in=list(queues))
-    first = qs.next_due_at()
-    if first is None:
+    now = timezone.now()
+    # A fire time the last tick left due (another host was firing it, or more were due than
+    # one tick takes) is the next regular tick's: waking for it at once would spin.
+    fire_at = _next_fire_at if _next_fire_at is not None and _next_fire_at > now else None
+    times = [t for t in (qs.next_due_at(), fire_at) if t is not None]
+    if not times:
         return None
-    return max(0.0, (first - timezone.now()).total_seconds())
+    return max(0.0, (min(times) - now).total_seconds())
+
+
+# The earliest next fire time of a schedule, as the last tick saw it.
+_next_fire_at: Any = None
+
+
+def fire_schedules(now: Any = None) -> int:
+    """Due schedules fire (on every host's clock: schedules are not per queue)."""
+    global _next_fire_at
+    outcome = schedule_firing.tick(now)
+    _next_fire_at = outcome.next_fire_at
+    return outcome.fired
 
 
 def tick(queues: Iterable[str] | None = None) -> TickResult:
     queues = list(queues) if queues is not None else None
+    # Schedules first: the loop woke for a fire time, so the rest of the tick waits, not it.
+    fired = fire_schedules()
     now = timezone.now()
     return TickResult(
         dispatched=dispatch_due(now, queues),
         lost=recover_lost(now, queues),
         redispatched=redispatch_unclaimed(now, queues),
         released=release_held(now),
+        fired=fired,
+        alerts_notified=evaluate_alerts(),
     )
+
+
+def release_leases() -> None:
+    """A stopping supervisor hands its clock jobs over (the alert evaluator's lease)."""
+    alert_evaluation.release()
+
+
+def evaluate_alerts() -> int:
+    """Alert rules, every ``TASKBOARD_ALERTS["interval"]`` seconds on the host holding the
+    lease; notifications sent (never raises: alerting must not stop the dispatcher)."""
+    evaluation = alert_evaluation.evaluate_if_due()
+    return evaluation.notified if evaluation is not None else 0
 
 
 _last_prune: float = 0.0

@@ -26,6 +26,7 @@ from django.utils import timezone
 from taskboard.conf import conf
 from taskboard.models import Status, TaskRun, WorkerNode
 from taskboard.models.nodes import process_identity
+from taskboard.schedules import settings_sync
 from taskboard.service import clock, processes
 from taskboard.transport import cluster as transport_cluster
 
@@ -109,6 +110,9 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        # Schedules declared in settings (and the retention schedule) become rows before the
+        # clock runs; the taskboard.E101 check has validated them already.
+        settings_sync.sync()
         self.node.save(force_insert=True)
         for cluster in self.clusters.values():
             cluster.start()
@@ -130,6 +134,7 @@ class Supervisor:
                 cluster.stop(self.grace)
             WorkerNode.objects.filter(pk=self.node.pk).update(
                 stopped_at=timezone.now(), cluster_pids={})
+            clock.release_leases()
             logger.info("taskboard worker stopped", node=self.node.id)
 
     def step(self) -> None:

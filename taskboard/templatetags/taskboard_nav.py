@@ -9,6 +9,7 @@ no link, no shortcut.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 
 from taskboard import operations
+from taskboard.readmodels import alerts
 
 register = template.Library()
 
@@ -26,6 +28,7 @@ class NavItem:
     label: str
     url: str
     shortcut: str  # "" for none
+    badge: int = 0  # a count shown beside the label (firing alerts); 0 for none
 
     @property
     def keys(self) -> list[str]:
@@ -42,9 +45,16 @@ NAV: tuple[tuple[str, str, str, str, str], ...] = (
     ("dead-letters", "Dead letters", "taskboard:dead-letters", "g d", ""),
     ("workers", "Workers", "taskboard:workers", "g w", ""),
     ("flow", "Flow", "taskboard:flow", "g l", ""),
+    ("alerts", "Alerts", "taskboard:alerts", "g e", ""),
+    ("batches", "Batches", "taskboard:batches", "g b", ""),
+    ("schedules", "Schedules", "taskboard:schedules", "g s", ""),
+    ("audit", "Audit", "taskboard:audit", "g u", ""),
     ("api", "API docs", "taskboard-api:openapi-view", "g a", ""),
     ("admin", "Admin", "admin:index", "", ""),
 )
+
+# Counts shown on a link (one small indexed query each): firing alerts on Alerts.
+BADGES: dict[str, Callable[[], int]] = {"alerts": alerts.firing_count}
 
 # Shortcuts that are not pages; taskboard.js implements them.
 ACTION_SHORTCUTS: tuple[tuple[str, str], ...] = (
@@ -70,7 +80,7 @@ def nav_items(context: dict[str, Any]) -> list[NavItem]:
             continue
         url = _resolve(name)
         if url is not None:
-            items.append(NavItem(key, label, url, shortcut))
+            items.append(NavItem(key, label, url, shortcut, BADGES[key]() if key in BADGES else 0))
     return items
 
 

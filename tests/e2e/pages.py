@@ -17,15 +17,17 @@ from django.utils import timezone
 
 from taskboard import operations
 from taskboard.backend import registry
+from taskboard.bulk import enqueue_many
 from taskboard.demo import fail, noop, sleep, steps
-from taskboard.models import DeadLetter, Status, TaskRun
+from taskboard.models import Alert, Batch, DeadLetter, Status, TaskRun
 from tests.e2e.conftest import clear_dashboard_cache
 from tests.execution.workers import wait_for
 
 # Dashboard URL names that are no page of their own: polled fragments and POST actions.
 NOT_PAGES = frozenset({
     "flow-action", "panel", "run-progress", "run-row", "runs-bulk", "run-cancel", "run-replay", "run-replay-edited",
-    "run-retry-now", "run-run-now", "failure-group-replay", "dead-letters-bulk",
+    "run-retry-now", "run-run-now", "failure-group-replay", "dead-letters-bulk", "batch-action",
+    "schedule-add", "schedule-action", "alert-silence",
 })
 
 HOSTILE_MESSAGE = "e2e refund \u202eexe.pdf <b>not bold</b>"
@@ -42,6 +44,7 @@ class Seed:
     cancelled: str
     replayed: str
     fingerprint: str
+    batch: str = ""  # a batch with finished and failed children
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,27 @@ def seed_every_state() -> Seed:
     wait_for(lambda: TaskRun.objects.filter(pk=running, progress__gt=0).exists(), 20, message="progress")
     clear_dashboard_cache()
     fingerprint = TaskRun.objects.get(pk=failed).attempt_set.get().fingerprint
-    return Seed(succeeded, failed, hostile, running, cancelled, replayed, fingerprint)
+    # A schedule with a run in its status strip.
+    operations.add_schedule("e2e-nightly", "taskboard.demo.noop", cron="30 2 * * 1-5", timezone="Europe/Berlin")
+    wait_for_status(operations.run_schedule("e2e-nightly").pk, Status.SUCCEEDED)
+    batch = enqueue_many(fail, [{"kwargs": {"message": "e2e batch child"}}, {"kwargs": {"message": "e2e again"}}],
+                         batch={"name": "e2e batch"}).batch
+    assert batch is not None
+    wait_for(lambda: Batch.objects.filter(pk=batch.pk, finished_at__isnull=False).exists(), 20,
+             message="the e2e batch to finish")
+    # Alerts: one firing (with its Silence control), one silenced, one resolved (keys of their
+    # own: the worker's clock evaluates the real rules meanwhile).
+    now = timezone.now()
+    Alert.objects.create(rule="dead_letter", key=f"e2e.tasks.charge {fingerprint}", count=3,
+                         link=f"/dashboard/failures/{fingerprint}/",
+                         summary="taskboard.demo.fail: permanent error: PermanentError: e2e card declined for order #")
+    Alert.objects.create(rule="queue_wait", key="e2e-reports", count=12,
+                         summary="queue default: the oldest ready run has waited 7 min (SLO 5 min)",
+                         silenced_until=now + timedelta(hours=1), silence_reason="e2e deploy", silenced_by="ops")
+    Alert.objects.create(rule="breaker_open", key="demo-payments", state="resolved", count=0,
+                         started_at=now - timedelta(hours=1), resolved_at=now,
+                         summary="circuit breaker demo-payments is open (1 trip in a row)")
+    return Seed(succeeded, failed, hostile, running, cancelled, replayed, fingerprint, str(batch.pk))
 
 
 def a_day_ago() -> str:
@@ -109,6 +132,11 @@ def every_page(seed: Seed) -> list[Page]:
         Page("dead-letters-resolved", "dead-letters", "/dashboard/dead-letters/?state=resolved", "Dead letters"),
         Page("workers", "workers", "/dashboard/workers/", "Workers"),
         Page("flow", "flow", "/dashboard/flow/", "Flow"),
+        Page("schedules", "schedules", "/dashboard/schedules/", "Schedules"),
+        Page("batches", "batches", "/dashboard/batches/", "Batches"),
+        Page("batch-detail", "batch", f"/dashboard/batches/{seed.batch}/", "e2e batch"),
+        Page("audit", "audit", "/dashboard/audit/", "Audit log"),
+        Page("alerts", "alerts", "/dashboard/alerts/", "Alerts"),
         Page("not-found", "", "/dashboard/no-such-page/", "Page not found"),
     ]
     # Pages of the New run form and the task pages, where they are installed.

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from taskboard.demo import fail, sleep, steps
-from taskboard.models import DeadLetter, Status, TaskRun
+from taskboard.models import AuditEvent, DeadLetter, Status, TaskRun
 from tests.e2e.conftest import clear_dashboard_cache, password_of
 from tests.execution.workers import wait_for
 
@@ -164,6 +164,7 @@ def test_replay_from_dead_letters_and_follow_the_new_run(page, signed_in):
     page.get_by_role("button", name="Replay", exact=True).click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Replay 1 dead letter?")
+    dialog.get_by_label("Reason").fill("e2e: the card provider is back")
     dialog.get_by_role("button", name="Replay 1").click()
 
     expect(page.get_by_role("status").filter(has_text="Replayed 1 dead letter")).to_be_visible()
@@ -172,6 +173,8 @@ def test_replay_from_dead_letters_and_follow_the_new_run(page, signed_in):
     new_run = TaskRun.objects.get(replay_of_id=old_id)
     letter = DeadLetter.objects.get(run_id=old_id)
     assert letter.resolution == "replayed" and letter.replay_run_id == new_run.pk
+    event = AuditEvent.objects.get(verb="dead_letter.replay", runs__run_id=old_id)
+    assert (event.via, event.actor, event.reason) == ("ui", "operator", "e2e: the card provider is back")
 
     page.get_by_role("link", name="Resolved").click()
     page.get_by_role("link", name=f"run {str(new_run.pk)[:8]}").click()

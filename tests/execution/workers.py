@@ -33,7 +33,8 @@ FAST_SETTINGS = {
 def database_env() -> dict[str, str]:
     """Point a subprocess at the database this test process uses."""
     db = connection.settings_dict
-    env = {"SECRET_KEY": settings.SECRET_KEY, "TASKBOARD_DEMO": "0",
+    # No housekeeping schedule (retention) firing in the middle of a test unless it asks.
+    env = {"SECRET_KEY": settings.SECRET_KEY, "TASKBOARD_DEMO": "0", "TASKBOARD_RETENTION_DAYS": "0",
            "DJANGO_SETTINGS_MODULE": "taskboard.settings"}
     if db["ENGINE"] == "django.db.backends.sqlite3":
         env["TASKBOARD_SQLITE_PATH"] = str(db["NAME"])

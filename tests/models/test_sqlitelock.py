@@ -39,3 +39,31 @@ def test_write_turn_is_not_taken_inside_a_transaction():
     with transaction.atomic(), sqlitelock.write_turn(connection):
         assert other_process_can_lock(path)
 
+
+
+def test_threads_of_one_process_take_turns():
+    """A flock is held by the open file, which a process's threads share: a threaded server's
+    requests must still queue one behind the other."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    import threading
+
+    from django.db import connections
+
+    started, entered = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        other = connections["default"]  # this thread's own connection to the same file
+        started.set()
+        with sqlitelock.write_turn(other):
+            entered.set()
+        other.close()
+
+    with sqlitelock.write_turn(connection):
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        started.wait()
+        thread.join(0.2)  # it had every chance to get in
+        assert not entered.is_set()
+    thread.join()
+    assert entered.is_set()

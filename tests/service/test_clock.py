@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from taskboard.models import Outcome, Status, TaskRun, WorkerNode
+from taskboard import operations
+from taskboard.models import Outcome, Schedule, Status, TaskRun, WorkerNode
 from taskboard.service import clock
 from taskboard.transport import cluster as transport_cluster
 from taskboard.transport import push as transport_push
@@ -121,3 +122,15 @@ def test_broker_dequeue_of_an_empty_queue_waits_a_poll_and_returns_nothing():
     if transport_cluster.broker_info() != "orm":
         pytest.skip("the ORM broker")
     assert not transport_push.broker_for("default").dequeue()
+
+
+def test_the_clock_wakes_for_the_next_fire_time_of_a_schedule(monkeypatch):
+    monkeypatch.setattr(clock, "_next_fire_at", None)  # what the last tick saw: this test's only
+    schedule = operations.add_schedule("soon", "taskboard.demo.noop", every=60)
+    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=timezone.now() + timedelta(seconds=20))
+    assert clock.tick(["default"]).fired == 0
+    assert 19 < clock.seconds_until_next_due(["default"]) <= 20
+    Schedule.objects.filter(pk=schedule.pk).update(next_run_at=timezone.now() - timedelta(seconds=1))
+    assert clock.tick(["default"]).fired == 1
+    assert TaskRun.objects.get().schedule == "soon"
+    assert 58 < clock.seconds_until_next_due(["default"]) <= 60

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
+from taskboard.management.commands._gunicorn import gunicorn_command
 from taskboard.models import TaskRun
 from taskboard.operations import tokens
 from taskboard.service import processes
@@ -234,8 +235,8 @@ def gunicorn(transactional_db: Any, tmp_path: Path) -> Iterator[int]:
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("wb") as log:
         group = processes.start(
-            [sys.executable, "-m", "gunicorn", "taskboard.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--worker-class", "gthread", "--threads", "2"],
+            gunicorn_command(sys.executable, f"127.0.0.1:{port}", workers=1, threads=2,
+                             control_socket=str(tmp_path / "gunicorn.ctl")),  # its own, not the user's
             name="gunicorn", cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:

@@ -8,16 +8,17 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from taskboard import operations
+from taskboard.management.commands._cli import OperatorCommand
 from taskboard.operations.inputs import BadInput, check_text
 
 REASON_MAX = 500
 
 
-class FlowCommand(BaseCommand):
+class FlowCommand(OperatorCommand):
     noun = ""  # "queue" / "breaker"
     verbs: ClassVar[dict[str, tuple[Callable[..., Any], str]]] = {}  # verb -> (operation, past tense)
 

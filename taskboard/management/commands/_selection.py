@@ -14,9 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from taskboard import operations
-from taskboard.exceptions import OperationError
 from taskboard.models import DeadLetter, TaskRun
 from taskboard.models.dead_letters import DeadLetterQuerySet
+from taskboard.operations.audit import REASON_MAX
+from taskboard.operations.inputs import BadInput, check_text
 
 
 def run_ids(raws: Iterable[str]) -> list[uuid.UUID]:
@@ -30,24 +31,34 @@ def run_ids(raws: Iterable[str]) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
-def apply_to_runs(command: BaseCommand, verb: Callable[[uuid.UUID], TaskRun], ids: list[uuid.UUID],
-                  describe: Callable[[TaskRun], str], failure: str) -> None:
-    """Apply ``verb`` to each run, one line each; an unknown run or one in the wrong state is
-    reported on stderr and, after the others were done, makes the exit status non-zero."""
-    failed = 0
-    for run_id in ids:
-        try:
-            run = verb(run_id)
-        except TaskRun.DoesNotExist:
-            command.stderr.write(f"{run_id}: no such run")
-            failed += 1
-        except OperationError as exc:
-            command.stderr.write(f"{run_id}: {exc}")
-            failed += 1
-        else:
-            command.stdout.write(f"{run_id}: {describe(run)}")
-    if failed:
-        raise CommandError(f"{failed} of {len(ids)} run(s) {failure}")
+def apply_to_runs(command: BaseCommand, verb: Callable[..., operations.BulkResult], ids: list[uuid.UUID],
+                  describe: Callable[[TaskRun], str], failure: str, reason: str = "") -> None:
+    """Apply the bulk ``verb`` to the runs (one audit event for the whole command), one line
+    each; an unknown run or one in the wrong state is reported on stderr and, after the
+    others were done, makes the exit status non-zero."""
+    outcome = verb(ids, reason=reason)
+    for run in outcome.done:
+        command.stdout.write(f"{run.pk}: {describe(run)}")
+    for run_id, why in outcome.skipped:
+        command.stderr.write(f"{run_id}: {why}")
+    if outcome.skipped:
+        raise CommandError(f"{len(outcome.skipped)} of {len(ids)} run(s) {failure}")
+
+
+def add_reason_argument(parser: CommandParser) -> None:
+    parser.add_argument("--reason", default="", help="Why (kept in the audit log)")
+
+
+def reason_of(options: dict[str, Any]) -> str:
+    """``--reason``, validated like any outside text."""
+    reason: str = options.get("reason") or ""
+    try:
+        check_text(reason, "--reason")
+    except BadInput as exc:
+        raise CommandError(str(exc)) from None
+    if len(reason) > REASON_MAX:
+        raise CommandError(f"--reason is longer than {REASON_MAX} characters")
+    return reason
 
 
 def add_dead_letter_arguments(parser: CommandParser, verb: str) -> None:
@@ -55,6 +66,15 @@ def add_dead_letter_arguments(parser: CommandParser, verb: str) -> None:
     parser.add_argument("--task", help=f"{verb.capitalize()} every open dead letter of this task")
     parser.add_argument("--all", action="store_true", help=f"{verb.capitalize()} every open dead letter")
     parser.add_argument("--dry-run", action="store_true", help=f"Only show what would be {verb}ed")
+    add_reason_argument(parser)
+
+
+def selection_filter(options: dict[str, Any]) -> dict[str, Any] | None:
+    """What the audit event records as the selection of ``--task NAME`` or ``--all`` (IDs are
+    its targets instead)."""
+    if options["task"] is not None:
+        return {"task": options["task"]}
+    return {"all": True} if options["all"] else None
 
 
 def selected_letters(command: BaseCommand, options: dict[str, Any], verb: str,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from taskboard import operations
-from taskboard.management.commands._selection import apply_to_runs, run_ids
+from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import add_reason_argument, apply_to_runs, reason_of, run_ids
 from taskboard.models import TaskRun
 
 
@@ -19,11 +20,13 @@ def _state(run: TaskRun) -> str:
     return "cancel requested (running)" if run.status == "running" else run.status
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Cancel runs by id."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="+", metavar="ID", help="Run ids")
+        add_reason_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        apply_to_runs(self, operations.cancel, run_ids(options["ids"]), _state, "could not be cancelled")
+        apply_to_runs(self, operations.cancel_many, run_ids(options["ids"]), _state, "could not be cancelled",
+                      reason_of(options))

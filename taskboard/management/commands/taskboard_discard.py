@@ -10,24 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from taskboard import operations
-from taskboard.management.commands._selection import add_dead_letter_arguments, selected_letters
+from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import (
+    add_dead_letter_arguments,
+    reason_of,
+    selected_letters,
+    selection_filter,
+)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Discard (close without replaying) dead letters by id, by task, or all; prints how many."
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_dead_letter_arguments(parser, "discard")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        reason = reason_of(options)
         letters, missing = selected_letters(self, options, "discard", "dead letter(s)")
         if letters is not None:
             with transaction.atomic():
-                count = operations.discard_dead_letters(letters)
+                count = operations.discard_dead_letters(letters, reason=reason, filter=selection_filter(options))
             self.stdout.write(f"discarded {count} dead letter(s)")
         if missing:
             raise CommandError(f"{len(missing)} of the given item(s) had no open dead letter")

@@ -13,17 +13,19 @@ import json
 import re
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from taskboard import operations
+from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import add_reason_argument, reason_of
 from taskboard.readmodels import failures
 from taskboard.readmodels.representations import failure_group_to_dict, iso
 
 FINGERPRINT = re.compile(r"[0-9a-f]{1,16}")
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "List failure groups (failed attempts by task, exception and message) or replay one."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,10 +36,11 @@ class Command(BaseCommand):
                             help="list: last seen first (recent) or most failures in 24 h first")
         parser.add_argument("--json", action="store_true", help="list: print the API's JSON")
         parser.add_argument("--dry-run", action="store_true", help="replay: only say how many")
+        add_reason_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "replay":
-            self._replay(options["fingerprint"], options["dry_run"])
+            self._replay(options["fingerprint"], options["dry_run"], reason_of(options))
             return
         if options["fingerprint"] is not None:
             raise CommandError("list takes no FINGERPRINT (did you mean: replay FINGERPRINT?)")
@@ -51,7 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{g.fingerprint}  {g.count_24h:>6} in 24h  {g.count_7d:>7} in 7d  "
                               f"last {iso(g.last_seen)}  {g.task}  {g.exception_name}: {g.message[:80]}")
 
-    def _replay(self, fingerprint: str | None, dry_run: bool) -> None:
+    def _replay(self, fingerprint: str | None, dry_run: bool, reason: str) -> None:
         if fingerprint is None or not FINGERPRINT.fullmatch(fingerprint):
             raise CommandError("replay needs a FINGERPRINT: up to 16 hex digits, as listed")
         group = failures.group_summary(fingerprint)
@@ -62,7 +65,7 @@ class Command(BaseCommand):
             self.stdout.write(f"would replay {letters.count()} dead-lettered run(s)")
             return
         with transaction.atomic():
-            outcome = operations.replay_dead_letters(letters)
+            outcome = operations.replay_dead_letters(letters, reason=reason, filter={"fingerprint": fingerprint})
         for run_id, reason in outcome.skipped:
             self.stderr.write(f"{run_id}: {reason}")
         self.stdout.write(f"replayed {len(outcome.done)} dead-lettered run(s)")

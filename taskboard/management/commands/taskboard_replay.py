@@ -11,24 +11,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 
 from taskboard import operations
-from taskboard.management.commands._selection import add_dead_letter_arguments, selected_letters
+from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import (
+    add_dead_letter_arguments,
+    reason_of,
+    selected_letters,
+    selection_filter,
+)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Replay dead-lettered runs by id, by task, or all of them; prints how many."
 
     def add_arguments(self, parser: CommandParser) -> None:
         add_dead_letter_arguments(parser, "replay")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        reason = reason_of(options)
         letters, missing = selected_letters(self, options, "replay", "dead-lettered run(s)")
         if letters is not None:
             with transaction.atomic():
-                outcome = operations.replay_dead_letters(letters)
+                outcome = operations.replay_dead_letters(letters, reason=reason, filter=selection_filter(options))
             for run in outcome.done:
                 self.stdout.write(f"replayed {run.replay_of_id} as {run.id}")
             for run_id, reason in outcome.skipped:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from taskboard import operations
-from taskboard.management.commands._selection import apply_to_runs, run_ids
+from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import add_reason_argument, apply_to_runs, reason_of, run_ids
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Run now: queue scheduled runs at once instead of at their run_after."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="+", metavar="ID", help="Run ids of scheduled runs")
+        add_reason_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        apply_to_runs(self, operations.run_now, run_ids(options["ids"]), lambda run: "queued",
-                      "could not be run now")
+        apply_to_runs(self, operations.run_now_many, run_ids(options["ids"]), lambda run: "queued",
+                      "could not be run now", reason_of(options))

@@ -6,14 +6,25 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from taskboard.conf import conf
+from taskboard.management.commands._gunicorn import gunicorn_command
 from taskboard.models import TaskRun
 from taskboard.service import processes
+
+# A Unix socket path is limited to 108 bytes (with its terminating NUL).
+MAX_SOCKET_PATH = 100
+
+
+def control_socket(port: int) -> str | None:
+    """gunicorn's control socket for the server on ``port``, under VAR_DIR (None: too long)."""
+    path = str(Path(settings.VAR_DIR) / f"gunicorn-{port}.ctl")
+    return path if len(path.encode()) <= MAX_SOCKET_PATH else None
 
 
 class Command(BaseCommand):
@@ -43,10 +54,8 @@ class Command(BaseCommand):
         # Each child gets its own process group so a stop reaches everything it started.
         children = [
             processes.start(
-                [python, "-m", "gunicorn", "taskboard.wsgi:application",
-                 "--bind", f"{options['host']}:{port}", "--workers", str(options["web_workers"]),
-                 "--worker-class", "gthread", "--threads", "8", "--access-logfile", "-",
-                 "--graceful-timeout", "5"],
+                gunicorn_command(python, f"{options['host']}:{port}", workers=options["web_workers"],
+                                 control_socket=control_socket(port), access_log=True),
                 name="gunicorn", cwd=settings.BASE_DIR, stdin=None,
             ),
             processes.start([python, "manage.py", "taskboard_worker"], name="taskboard_worker",

@@ -3,6 +3,8 @@ is the last line. With ``--expires-in`` the API refuses the token (401) after th
 (fractions allowed); without it the token is valid until revoked.
 
 Also ``taskboard_token --revoke PREFIX [USERNAME]`` and ``taskboard_token --list [USERNAME]``.
+``taskboard_token --webhook-secret`` prints a new Standard Webhooks secret (``whsec_…``) as the
+last line, for ``TASKBOARD_WEBHOOK_SECRET`` (nothing is stored: the setting is the only copy).
 Only a SHA-256 of the key is stored, so a lost key cannot be shown again: create a new one.
 """
 
@@ -13,8 +15,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from taskboard.management.commands._cli import OperatorCommand
 from taskboard.models import ApiToken
 from taskboard.operations import tokens
 
@@ -36,7 +39,7 @@ def _days(text: str) -> timedelta:
     return timedelta(days=days)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create (or list, or revoke) a taskboard API token; a new key is printed as the last line."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,8 +50,13 @@ class Command(BaseCommand):
         parser.add_argument("--revoke", metavar="PREFIX",
                             help="Revoke the active token whose key starts with PREFIX (shown by --list).")
         parser.add_argument("--list", action="store_true", help="List tokens (of USERNAME, or all).")
+        parser.add_argument("--webhook-secret", action="store_true",
+                            help="Print a new secret for TASKBOARD_WEBHOOK_SECRET (whsec_…) as the last line.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["webhook_secret"]:
+            self._webhook_secret(options)
+            return
         user = self._user(options["username"]) if options["username"] else None
         if options["revoke"] is not None:
             self._revoke(options["revoke"], user)
@@ -58,6 +66,15 @@ class Command(BaseCommand):
             raise CommandError("give a USERNAME to create a token for (or --list / --revoke PREFIX)")
         else:
             self._create(user, options["name"], options["expires_in"])
+
+    def _webhook_secret(self, options: dict[str, Any]) -> None:
+        from taskboard.notify.config import new_webhook_secret
+
+        if options["username"] or options["list"] or options["revoke"] is not None or options["name"]:
+            raise CommandError("--webhook-secret takes no USERNAME, --name, --list or --revoke")
+        self.stdout.write("a new webhook signing secret; set it as TASKBOARD_WEBHOOK_SECRET and give it to the "
+                          "receiver (it verifies the webhook-signature header with it):")
+        self.stdout.write(new_webhook_secret())
 
     def _user(self, username: str) -> User:
         model = get_user_model()
@@ -72,7 +89,7 @@ class Command(BaseCommand):
         if not (user.is_active and user.is_staff):
             self.stderr.write(f"warning: {user.get_username()} is not active staff; "
                               "the API will answer 403 to this token until they are")
-        token, key = tokens.create_token(user, name, expires_in=expires_in)
+        token, key = tokens.issue_token(user, name, expires_in=expires_in)
         expiry = f", expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else ""
         self.stdout.write(f"created token {token.prefix}… for {user.get_username()}"
                           + (f" ({name})" if name else "") + expiry + "; it is shown only once:")
@@ -88,7 +105,7 @@ class Command(BaseCommand):
         if len(found) > 1:
             raise CommandError(f"{len(found)} active tokens start with {prefix!r}; "
                                "give more characters or the USERNAME")
-        tokens.revoke(found)
+        tokens.revoke_tokens(found)
         self.stdout.write(f"revoked token {found[0].prefix}… of {found[0].user.get_username()}")
 
     def _list(self, user: User | None) -> None:

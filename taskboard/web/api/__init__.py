@@ -2,6 +2,7 @@
 
 - ``site``: the ``NinjaAPI`` (title, docs, error handlers) and its routers;
 - ``runs``, ``dead_letters``, ``failures``, ``stats``: the endpoints, one router per resource;
+- ``schedules``: ``/api/schedules/`` (list, add, pause, resume, run now, remove), its own schemas;
 - ``schemas``: request bodies (strict) and the documented response shapes;
 - ``body``: reading a JSON body (size limit first, malformed JSON, unknown fields);
 - ``listing``: optional filters and one keyset page (``readmodels.paging``) as JSON;

@@ -58,6 +58,11 @@ def selected(payload: DeadLetterSelection) -> DeadLetterQuerySet:
     return operations.open_dead_letters(ids=payload.ids, task=payload.task)
 
 
+def selection_filter(payload: DeadLetterSelection) -> dict[str, Any] | None:
+    """The audit event's record of a selection by task (ids are its targets instead)."""
+    return {"task": payload.task} if payload.task is not None else None
+
+
 def replayed_json(outcome: operations.BulkResult) -> dict[str, Any]:
     return {
         "replayed": len(outcome.done),
@@ -70,9 +75,11 @@ def replayed_json(outcome: operations.BulkResult) -> dict[str, Any]:
              openapi_extra=body_schema(DeadLetterReplayIn), summary="Replay dead-lettered runs")
 def replay_dead_letters(request: ApiRequest) -> dict[str, Any]:
     """Replay the open dead letters given by ``ids`` or by ``task`` (one of the two)."""
-    letters = selected(read_body(request, DeadLetterReplayIn))
+    payload = read_body(request, DeadLetterReplayIn)
+    letters = selected(payload)
     with transaction.atomic():
-        outcome = operations.replay_dead_letters(letters, user=request.auth)
+        outcome = operations.replay_dead_letters(letters, user=request.auth, reason=payload.reason or "",
+                                                 filter=selection_filter(payload))
     return replayed_json(outcome)
 
 
@@ -81,7 +88,9 @@ def replay_dead_letters(request: ApiRequest) -> dict[str, Any]:
 def discard_dead_letters(request: ApiRequest) -> dict[str, Any]:
     """Close the open dead letters given by ``ids`` or by ``task`` without replaying them; the
     runs stay ``failed``. Already resolved ones are not counted."""
-    letters = selected(read_body(request, DeadLetterDiscardIn))
+    payload = read_body(request, DeadLetterDiscardIn)
+    letters = selected(payload)
     with transaction.atomic():
-        discarded = operations.discard_dead_letters(letters, user=request.auth)
+        discarded = operations.discard_dead_letters(letters, user=request.auth, reason=payload.reason or "",
+                                                    filter=selection_filter(payload))
     return {"discarded": discarded}

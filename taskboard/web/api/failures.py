@@ -52,5 +52,5 @@ def replay_failure_group(request: ApiRequest,
         raise JsonError(404, "not_found", f"no failures with fingerprint {fingerprint}")
     letters = failures.group_dead_letters(fingerprint, group.task)
     with transaction.atomic():
-        outcome = operations.replay_dead_letters(letters, user=request.auth)
+        outcome = operations.replay_dead_letters(letters, user=request.auth, filter={"fingerprint": fingerprint})
     return replayed_json(outcome)

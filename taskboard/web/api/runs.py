@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.responses import Status as Reply
 from pydantic import WithJsonSchema
@@ -23,15 +23,18 @@ from taskboard.models import Status, TaskRun
 from taskboard.operations import inputs
 from taskboard.readmodels.paging import run_pk
 from taskboard.readmodels.representations import run_to_dict, with_errors
+from taskboard.readmodels.runs import correlated
 from taskboard.web.api.auth import CAN_CANCEL, CAN_ENQUEUE, CAN_REPLAY, CAN_RETRY_NOW, CAN_RUN_NOW, CAN_VIEW
 from taskboard.web.api.body import body_schema, read_body
 from taskboard.web.api.listing import filtered, page_json
+from taskboard.web.api.replies import json_reply
 from taskboard.web.api.schemas import (
     CURSOR_PATTERN,
     DEFAULT_LIMIT,
     ENQUEUE_ERRORS,
     ERRORS,
     MAX_LIMIT,
+    UUID_PATTERN,
     EnqueueIn,
     ErrorOut,
     ReplayIn,
@@ -73,19 +76,19 @@ def changed_run(verb: Callable[..., TaskRun], run_id: str, request: ApiRequest) 
 
 @router.post("/runs/", auth=CAN_ENQUEUE, response={201: RunOut, 200: RunOut, ENQUEUE_ERRORS: ErrorOut},
              openapi_extra=body_schema(EnqueueIn), summary="Enqueue a run")
-def create_run(request: ApiRequest) -> Reply:
+def create_run(request: ApiRequest) -> HttpResponse:
     """201 with the new run; 200 with the existing run when ``idempotency_key`` was used before;
     429 ``limit_exceeded`` (nothing written) when the task rejects runs over its limit."""
     payload = read_body(request, EnqueueIn)
     run_after = inputs.parse_run_after(payload.run_after) if payload.run_after is not None else None
-    with transaction.atomic():
-        run, created = operations.enqueue(
-            payload.task, payload.args or [], payload.kwargs or {}, queue=payload.queue,
-            run_after=run_after, priority=payload.priority, idempotency_key=payload.idempotency_key,
-            user=request.auth,
-        )
-        body = run_to_dict(run)
-    return Reply(201 if created else 200, body)
+    # The verb is its own transaction (run, audit event, push on commit); run_to_dict reads
+    # nothing more for a new run. Answered without ninja's re-validation (see replies).
+    run, created = operations.enqueue(
+        payload.task, payload.args or [], payload.kwargs or {}, queue=payload.queue,
+        run_after=run_after, priority=payload.priority, idempotency_key=payload.idempotency_key,
+        correlation_id=payload.correlation_id, user=request.auth,
+    )
+    return json_reply(201 if created else 200, run_to_dict(run))
 
 
 @router.get("/runs/", auth=CAN_VIEW, response={200: RunPage, ERRORS: ErrorOut}, summary="List runs")
@@ -94,13 +97,20 @@ def list_runs(
     status: Status | None = None,
     task: str | None = None,
     queue: str | None = None,
+    correlation_id: str | None = Query(None, max_length=100),
+    batch: str | None = Query(None, pattern=UUID_PATTERN),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     cursor: str | None = Query(None, pattern=CURSOR_PATTERN),
 ) -> dict[str, Any]:
-    """Newest first; pass ``next`` back as ``cursor`` for the following page."""
+    """Newest first; pass ``next`` back as ``cursor`` for the following page. ``correlation_id``
+    lists the runs that carry it and the run whose id it is (the root of a fan-out);
+    ``batch`` a batch's children."""
     inputs.check_text(task, "task")
     inputs.check_text(queue, "queue")
-    qs = filtered(TaskRun.objects.all(), status=status, task=task, queue=queue)
+    inputs.check_text(correlation_id, "correlation_id")
+    qs = filtered(TaskRun.objects.all(), status=status, task=task, queue=queue, batch_id=batch)
+    if correlation_id is not None:
+        qs = qs.filter(correlated(correlation_id))
     return page_json(with_errors(qs), "enqueued_at", cursor=cursor, pk=run_pk, limit=limit, item=run_to_dict)
 
 

@@ -43,6 +43,8 @@ class EnqueueIn(_Strict):
     priority: StrictInt | None = Field(None, ge=TASK_MIN_PRIORITY, le=TASK_MAX_PRIORITY,
                                        description="Higher starts first when a queue has a backlog")
     idempotency_key: StrictStr | None = Field(None, min_length=1, max_length=200)
+    correlation_id: StrictStr | None = Field(None, min_length=1, max_length=100,
+                                             description="Shared by the runs one request or run set off")
 
 
 class ReplayIn(_Strict):
@@ -59,6 +61,7 @@ class DeadLetterSelection(_Strict):
                                            description="Dead letter ids (the `id` of /api/dead-letters/)")
     task: StrictStr | None = Field(None, description="Every open dead letter of this task",
                                    min_length=1, max_length=TASK_MAX)
+    reason: StrictStr | None = Field(None, max_length=500, description="Why (kept in the audit log)")
 
 
 class DeadLetterReplayIn(DeadLetterSelection):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from taskboard.web.api import dead_letters, failures, flow, runs, stats
+from taskboard.web.api import alerts, audit, batches, dead_letters, failures, flow, runs, schedules, stats, webhooks
 from taskboard.web.api.docs import LocalSwagger
 from taskboard.web.api.errors import install
 
@@ -34,5 +34,6 @@ api = TaskboardAPI(
     openapi_url="/openapi.json",
 )
 install(api)
-for router in (dead_letters.router, failures.router, flow.router, runs.router, stats.router):
+for router in (alerts.router, audit.router, batches.router, dead_letters.router, failures.router, flow.router,
+               runs.router, schedules.router, stats.router, webhooks.router):
     api.add_router("", router)

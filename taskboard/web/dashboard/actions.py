@@ -6,7 +6,9 @@ An htmx action answers with the fragment it changed plus a toast (an out-of-band
 ``#toasts``). Failures keep their status code and show as an error toast: 403 without the
 verb's permission (``NotAllowed``), 409 when the state does not allow it (``OperationError``),
 404 for an unknown run, 400 for bad input (edited arguments are shown inline instead). Bulk
-actions on dead letters first answer with a confirmation that states how many rows they touch.
+actions on dead letters, and bulk cancel and replay of runs, first answer with a confirmation
+that states how many rows they touch and asks why: the reason is required (400 without one)
+and kept in the audit event, with the selection's filter when the action chose by filter.
 Without JavaScript the same endpoints work as plain forms: success redirects back with a
 message, failure renders an error page with the same status code.
 """
@@ -32,8 +34,10 @@ from taskboard import operations
 from taskboard.backend import registry
 from taskboard.exceptions import NotAllowed, OperationError
 from taskboard.models import Status, TaskRun
+from taskboard.operations.audit import REASON_MAX
+from taskboard.operations.inputs import BadInput, check_text
 from taskboard.readmodels import failures, paging
-from taskboard.readmodels.counts import bounded_count
+from taskboard.readmodels.counts import BoundedCount, bounded_count
 from taskboard.web.dashboard.common import (
     DEAD_LETTER_BULK_ACTIONS,
     RUN_BULK_ACTIONS,
@@ -174,14 +178,33 @@ def permitted_action(request: HtmxHttpRequest, actions: tuple[BulkAction, ...]) 
     raise ActionFailed("Unknown action.", 400)
 
 
-def replay_unreplayed(request: HtmxHttpRequest, ids: list[uuid.UUID]) -> operations.BulkResult:
+def replay_unreplayed(request: HtmxHttpRequest, ids: list[uuid.UUID], reason: str) -> operations.BulkResult:
     """Replay the selected runs that were never replayed; a run replayed before is skipped, as
     its own page would ask before replaying it again."""
     replayed = set(TaskRun.objects.filter(replay_of_id__in=ids).values_list("replay_of_id", flat=True))
-    outcome = perform(lambda: operations.replay_many([i for i in ids if i not in replayed], user=request.user))
+    outcome = perform(lambda: operations.replay_many([i for i in ids if i not in replayed], user=request.user,
+                                                     reason=reason))
     outcome.skipped[:0] = [(str(i), f"run {str(i)[:8]} was already replayed (replay it again from its page)")
                            for i in ids if i in replayed]
     return outcome
+
+
+# Bulk actions on runs that destroy or redo work ask first, and ask why.
+CONFIRMED_RUN_ACTIONS = frozenset({"cancel", "replay"})
+
+
+def required_reason(request: HtmxHttpRequest) -> str:
+    """The confirmation's reason: required, at most ``REASON_MAX`` characters, storable."""
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        raise ActionFailed("Give a reason for this action; it is kept in the audit log.", 400)
+    if len(reason) > REASON_MAX:
+        raise ActionFailed(f"The reason is longer than {REASON_MAX} characters.", 400)
+    try:
+        check_text(reason, "the reason")
+    except BadInput as exc:
+        raise ActionFailed(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", 400) from None
+    return reason
 
 
 @action_view
@@ -192,24 +215,34 @@ def runs_bulk(request: HtmxHttpRequest) -> HttpResponse:
         raise ActionFailed("Malformed selection.", 400)
     if not ids:
         raise ActionFailed("Select at least one run first.", 400)
+    reason = ""
+    if action in CONFIRMED_RUN_ACTIONS:
+        if request.POST.get("confirmed") != "1":
+            return confirmation(request, action=action, count=BoundedCount(len(ids)), limit=len(ids),
+                                target="#results", scope="the selected runs", filters={}, noun="run")
+        reason = required_reason(request)
     if action == "replay":
-        outcome = replay_unreplayed(request, ids)
+        outcome = replay_unreplayed(request, ids, reason)
     else:
         verb = {"cancel": operations.cancel_many, "retry_now": operations.retry_now_many,
                 "run_now": operations.run_now_many}[action]
-        outcome = perform(lambda: verb(ids, user=request.user))
+        outcome = perform(lambda: verb(ids, user=request.user, reason=reason))
     toast = bulk_toast(action, outcome)
     if not request.htmx:
         return back_to(request, toast, f"{reverse('taskboard:runs')}?{request.GET.urlencode()}")
-    return with_toast(request, render(request, "taskboard/run_list.html#results", run_list_context(request)), toast)
+    response = render(request, "taskboard/run_list.html#results", run_list_context(request))
+    return with_toast(request, response, toast, close_modal=action in CONFIRMED_RUN_ACTIONS)
 
 
 # --- dead letters -----------------------------------------------------------------------------
 
 
 def confirmation(request: HtmxHttpRequest, **confirm: Any) -> HttpResponse:
-    """Step one of a bulk action: how many rows, and a button that posts again with confirmed=1."""
+    """Step one of a bulk action: how many rows, a required reason, and a button that posts
+    again with confirmed=1."""
     confirm.setdefault("url", request.get_full_path())
+    confirm.setdefault("noun", "dead letter")
+    confirm["label"], confirm["danger"], confirm["note"] = CONFIRM_TEXT[confirm["action"]]
     confirm["back"] = referer(request)
     confirm["fields"] = [(k, v) for k in ("action", "scope", "next") for v in request.POST.getlist(k)]
     confirm["fields"] += [("ids", v) for v in request.POST.getlist("ids")]
@@ -219,6 +252,16 @@ def confirmation(request: HtmxHttpRequest, **confirm: Any) -> HttpResponse:
         response["HX-Reswap"] = "innerHTML"
         return response
     return render(request, "taskboard/confirm.html", {"confirm": confirm})
+
+
+# What each confirmed action says: its button, whether it is shown as dangerous, and what it does.
+CONFIRM_TEXT = {
+    "replay": ("Replay", False, "Each one starts a new run with the same arguments, linked to the run it "
+                                "replays; that run stays as it was."),
+    "discard": ("Discard", True, "Discarding closes the entries without running anything; the runs stay failed."),
+    "cancel": ("Cancel", True, "Waiting runs are cancelled at once and running ones are asked to stop; a "
+                               "cancelled run is never retried."),
+}
 
 
 def replay_toast(outcome: operations.BulkResult, noun: str = "dead letter") -> Toast:
@@ -254,11 +297,15 @@ def dead_letters_bulk(request: HtmxHttpRequest) -> HttpResponse:
             scope="every open dead letter matching the filter" if whole_filter else "the selected dead letters",
             filters=form.values() if whole_filter else {},
         )
+    reason = required_reason(request)
+    chosen_by = form.values() if whole_filter else None
     if action == "replay":
-        outcome = perform(lambda: operations.replay_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT))
+        outcome = perform(lambda: operations.replay_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT,
+                                                                 reason=reason, filter=chosen_by))
         toast = replay_toast(outcome)
     else:
-        discarded = perform(lambda: operations.discard_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT))
+        discarded = perform(lambda: operations.discard_dead_letters(letters, user=request.user, limit=UI_BULK_LIMIT,
+                                                                    reason=reason, filter=chosen_by))
         toast = Toast(f"Discarded {discarded} dead letter{'s' if discarded != 1 else ''}; the runs stay failed.")
     if not request.htmx:
         return back_to(request, toast, f"{reverse('taskboard:dead-letters')}?{request.GET.urlencode()}")
@@ -281,8 +328,9 @@ def failure_group_replay(request: HtmxHttpRequest, fingerprint: str) -> HttpResp
         return confirmation(request, action="replay", count=count, limit=UI_BULK_LIMIT, target="",
                             scope=f"the open dead letters of {group.exception_name} in {group.task}",
                             filters={})
+    reason = required_reason(request)
     toast = replay_toast(perform(lambda: operations.replay_dead_letters(
-        letters, user=request.user, limit=UI_BULK_LIMIT)))
+        letters, user=request.user, limit=UI_BULK_LIMIT, reason=reason, filter={"fingerprint": fingerprint})))
     fallback = reverse("taskboard:failure-group", args=[fingerprint])
     if not request.htmx:
         return back_to(request, toast, fallback)

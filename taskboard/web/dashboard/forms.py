@@ -21,6 +21,7 @@ from taskboard.backend.jsonvalues import MAX_JSON_DEPTH
 from taskboard.models import DeadLetter, Status, TaskRun
 from taskboard.operations.inputs import BadInput, check_json_value, loads
 from taskboard.readmodels.failures import FAILURE_WINDOW
+from taskboard.readmodels.runs import correlated
 from taskboard.web.dashboard.search import (
     HELP,
     Search,
@@ -143,6 +144,9 @@ class RunFilterForm(RangeFilterForm):
         label="Enqueued",
     )
     q = forms.CharField(required=False, max_length=200, label="Search", help_text=HELP)
+    # The runs that carry this correlation id, and the run whose id it is (readmodels.runs).
+    correlation = forms.CharField(required=False, max_length=100, label="Correlation id")
+    batch = forms.UUIDField(required=False, label="Batch")
 
     def __init__(self, *args: Any, queues: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -169,6 +173,10 @@ class RunFilterForm(RangeFilterForm):
             qs = qs.filter(task=task)
         if queue := values.get("queue"):
             qs = qs.filter(queue=queue)
+        if correlation := values.get("correlation"):
+            qs = qs.filter(correlated(correlation))
+        if batch := values.get("batch"):
+            qs = qs.filter(batch_id=batch)
         if period := values.get("period"):
             qs = qs.filter(enqueued_at__gte=timezone.now() - PERIODS[period][1])
         since, until = self.time_range()

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,8 +18,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from taskboard import operations
 from taskboard.backend import registry
-from taskboard.models import REPLAYABLE, DeadLetter, Outcome, Status, TaskAttempt, TaskRun
-from taskboard.readmodels import flow, queues, runs
+from taskboard.models import REPLAYABLE, AuditEvent, DeadLetter, Outcome, Status, TaskAttempt, TaskRun
+from taskboard.readmodels import audit, flow, queues, runs
 from taskboard.readmodels.counts import page_count
 from taskboard.readmodels.paging import run_pk
 from taskboard.web.dashboard.classification import explain
@@ -100,6 +101,11 @@ class AttemptView:
 
     attempt: TaskAttempt
     why: str = ""
+    event: ClassVar[None] = None  # what tells an attempt from an operator action in the template
+
+    @property
+    def at(self) -> datetime:
+        return self.attempt.finished_at or self.attempt.started_at
 
     @property
     def cancelled(self) -> bool:
@@ -110,6 +116,17 @@ class AttemptView:
         return self.attempt.is_error and not self.cancelled
 
 
+@dataclass(frozen=True)
+class ActionView:
+    """An operator action on the timeline (an audit event that touched this run)."""
+
+    event: AuditEvent
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
+
+
 def timeline(run: TaskRun, attempts: list[TaskAttempt]) -> list[AttemptView]:
     task = registry.get(run.task)
     policy = task.policy if task is not None else None
@@ -117,19 +134,29 @@ def timeline(run: TaskRun, attempts: list[TaskAttempt]) -> list[AttemptView]:
             for a in attempts]
 
 
+def with_actions(attempts: list[AttemptView], events: list[AuditEvent]) -> list[AttemptView | ActionView]:
+    """Attempts and operator actions in the order they happened (an attempt at its end, as
+    its line shows; a stable sort keeps attempts in number order)."""
+    items: list[AttemptView | ActionView] = [*attempts, *(ActionView(event) for event in events)]
+    return sorted(items, key=lambda item: item.at)
+
+
 def run_context(request: HtmxHttpRequest, run_id: uuid.UUID,
                 edit_form: ReplayArgumentsForm | None = None) -> dict[str, Any]:
-    run = get_object_or_404(TaskRun.objects.select_related("replay_of", "dead_letter"), pk=run_id)
+    run = get_object_or_404(TaskRun.objects.select_related("replay_of", "dead_letter", "batch"), pk=run_id)
     try:
         letter: DeadLetter | None = run.dead_letter
     except DeadLetter.DoesNotExist:
         letter = None
-    attempts = list(run.attempt_set.order_by("number")[:200])
+    attempts = timeline(run, list(run.attempt_set.order_by("number")[:200]))
+    events = audit.run_events(run.pk)
     run.hold_text = flow.hold_sentence(run)  # type: ignore[attr-defined]
     return {
         "nav": "runs",
         "run": run,
-        "attempts": timeline(run, attempts),
+        "attempts": attempts,
+        "operator_actions": events,  # not "actions": base.html names its shortcuts so
+        "timeline": with_actions(attempts, events),
         "replays": list(run.replays.only("id", "status", "enqueued_at", "task").order_by("-enqueued_at")[:20]),
         "letter": letter,
         "replayable": run.status in REPLAYABLE,

@@ -2,7 +2,18 @@
 
 from django.urls import path, re_path
 
-from taskboard.web.dashboard import actions, flow_pages, new_run, run_actions, run_pages, task_pages
+from taskboard.web.dashboard import (
+    actions,
+    alert_pages,
+    audit_pages,
+    batch_pages,
+    flow_pages,
+    new_run,
+    run_actions,
+    run_pages,
+    schedule_pages,
+    task_pages,
+)
 from taskboard.web.dashboard import pages as dashboard
 
 app_name = "taskboard"
@@ -31,7 +42,17 @@ urlpatterns = [
     path("dead-letters/", dashboard.dead_letters, name="dead-letters"),
     path("dead-letters/bulk/", actions.dead_letters_bulk, name="dead-letters-bulk"),
     path("workers/", dashboard.worker_list, name="workers"),
+    path("batches/", batch_pages.batch_list, name="batches"),
+    path("batches/<uuid:batch_id>/", batch_pages.batch_detail, name="batch"),
+    path("batches/<uuid:batch_id>/<slug:verb>/", batch_pages.batch_action, name="batch-action"),
     path("flow/", flow_pages.flow_page, name="flow"),
+    path("alerts/", alert_pages.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/silence/", alert_pages.alert_silence, name="alert-silence"),
+    path("schedules/", schedule_pages.schedule_list, name="schedules"),
+    path("schedules/add/", schedule_pages.schedule_add, name="schedule-add"),
+    re_path(r"^schedules/(?P<name>[^/]{1,100})/(?P<verb>pause|resume|run|remove)/$",
+            schedule_pages.schedule_action, name="schedule-action"),
+    path("audit/", audit_pages.audit_list, name="audit"),
     re_path(r"^flow/(?P<kind>queue|task|breaker)/(?P<name>[^/]{1,255})/(?P<verb>pause|resume|open|close)/$",
             flow_pages.flow_action, name="flow-action"),
 ]

@@ -3,7 +3,9 @@
 ``/healthz`` (no authentication, nothing sensitive): 200 ``{"status": "ok", …}`` when the
 database answers and at least one ``taskboard_worker`` has a fresh heartbeat (its
 dispatcher loop writes it, so that also proves the dispatcher is alive); otherwise 503
-``{"status": "unavailable", "reason": …}``.
+``{"status": "unavailable", "reason": …}``. ``checks`` details each check (``health``): the
+database, live workers, each queue's oldest wait against its SLO, breakers not closed, firing
+alerts — the last three say ``degraded`` but never turn the answer into a 503.
 
 ``/metrics`` needs a bearer token or a staff session with ``taskboard.view_taskrun``
 unless ``TASKBOARD["METRICS_PUBLIC"]`` (env ``TASKBOARD_METRICS_PUBLIC=1``). Every scrape
@@ -26,6 +28,7 @@ like ``increase(…[5m])`` of a counter and survive restarts of any process:
                                                included) of runs finished in the window
 ``taskboard_queue_wait_seconds{task}``         histogram: ready to first start, same runs
 ``taskboard_workers_alive``                    workers with a fresh heartbeat
+``taskboard_alerts_firing{rule}``              alerts firing now (see ``taskboard.notify``)
 =============================================  =========================================
 
 The histograms are windowed, not cumulative: use ``histogram_quantile`` on them directly,
@@ -48,10 +51,10 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 
 from taskboard.conf import conf
 from taskboard.operations import PERM_VIEW
-from taskboard.readmodels import queues, totals, workers
+from taskboard.readmodels import alerts, queues, totals, workers
 from taskboard.web.auth import authorize
 from taskboard.web.errors import JsonError
-from taskboard.web.monitoring import flow_metrics
+from taskboard.web.monitoring import flow_metrics, health
 
 logger = structlog.get_logger("taskboard.monitoring")
 
@@ -66,6 +69,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         alive = workers.live_workers().count()
+        checks = {"database": {"status": "ok"},
+                  "workers": {"status": "ok" if alive else "unavailable", "alive": alive},
+                  **health.detail_or_nothing(timezone.now())}
     except DatabaseError as exc:
         logger.warning("health check: database unavailable", error=str(exc))
         return JsonResponse({"status": "unavailable", "reason": "the database is not answering"}, status=503)
@@ -75,8 +81,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "reason": f"no worker heartbeat in the last {conf.WORKER_STALE_SECONDS:g} seconds",
             "database": "ok",
             "workers": 0,
+            "checks": checks,
         }, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "workers": alive})
+    return JsonResponse({"status": "ok", "database": "ok", "workers": alive, "checks": checks})
 
 
 class TaskboardCollector:
@@ -139,6 +146,12 @@ class TaskboardCollector:
                                   "taskboard_worker processes with a fresh heartbeat.")
         alive.add_metric([], workers.live_workers(now).count())
         yield alive
+
+        firing = GaugeMetricFamily("taskboard_alerts_firing", "Alerts firing now, by rule (silenced ones too).",
+                                   labels=["rule"])
+        for rule, n in sorted(alerts.firing_by_rule().items()):
+            firing.add_metric([rule], n)
+        yield firing
 
         yield from flow_metrics.collect()
 

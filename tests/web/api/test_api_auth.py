@@ -31,7 +31,8 @@ def targets() -> dict[str, str]:
             "fingerprint": failed.attempt_set.get().fingerprint}
 
 
-READS = ["/api/runs/", "/api/runs/{queued}/", "/api/dead-letters/", "/api/stats/", "/api/failures/"]
+READS = ["/api/runs/", "/api/runs/{queued}/", "/api/dead-letters/", "/api/stats/", "/api/failures/",
+         "/api/audit/"]
 WRITES: list[tuple[str, Any]] = [
     ("/api/runs/", {"task": "taskboard.demo.noop"}),
     ("/api/runs/{queued}/cancel/", {}),

@@ -52,6 +52,12 @@ def test_openapi_schema_lists_the_endpoints() -> None:
         "/api/queues/", "/api/queues/{name}/pause/", "/api/queues/{name}/resume/",
         "/api/tasks/{name}/pause/", "/api/tasks/{name}/resume/",
         "/api/breakers/", "/api/breakers/{name}/open/", "/api/breakers/{name}/close/",
+        "/api/audit/",
+        "/api/runs/bulk/", "/api/batches/", "/api/batches/{batch_id}/", "/api/batches/{batch_id}/cancel/",
+        "/api/batches/{batch_id}/replay-failed/",
+        "/api/schedules/", "/api/schedules/{name}/", "/api/schedules/{name}/pause/", "/api/schedules/{name}/resume/",
+        "/api/schedules/{name}/run/",
+        "/api/alerts/", "/api/alerts/{alert_id}/silence/", "/api/webhooks/", "/api/webhooks/{subscription_id}/",
     }
 
 
@@ -59,7 +65,7 @@ def test_openapi_schema_documents_the_enqueue_body() -> None:
     post = Client().get("/api/openapi.json").json()["paths"]["/api/runs/"]["post"]
     schema = post["requestBody"]["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"task", "args", "kwargs", "queue", "run_after", "priority",
-                                         "idempotency_key"}
+                                         "idempotency_key", "correlation_id"}
     assert (schema["properties"]["priority"]["anyOf"][0]["minimum"],
             schema["properties"]["priority"]["anyOf"][0]["maximum"]) == (-100, 100)
 

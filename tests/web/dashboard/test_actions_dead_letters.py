@@ -7,6 +7,8 @@ from tests.conftest import VIEWER_PERMS, make_user
 from tests.web.conftest import HTMX
 
 BULK = "/dashboard/dead-letters/bulk/"
+# The second step of a bulk action: confirmed, with the reason the dialog asks for.
+CONFIRMED = {"confirmed": "1", "reason": "provider fixed"}
 
 
 def post(client, url, data, **extra):
@@ -36,7 +38,7 @@ def test_confirmation_carries_the_selection(operator_client, make_failed):
 
 def test_confirmed_replay_replays_the_selection(operator_client, make_failed):
     picked, other = make_failed(), make_failed()
-    response = post(operator_client, BULK, {"action": "replay", "ids": ids(picked), "confirmed": "1"})
+    response = post(operator_client, BULK, {"action": "replay", "ids": ids(picked), **CONFIRMED})
     assert response.status_code == 200
     assert TaskRun.objects.filter(replay_of=picked).count() == 1
     assert not TaskRun.objects.filter(replay_of=other).exists()
@@ -45,7 +47,7 @@ def test_confirmed_replay_replays_the_selection(operator_client, make_failed):
 
 def test_confirmed_answer_updates_the_list_and_closes_the_dialog(operator_client, make_failed):
     picked, other = make_failed(), make_failed()
-    content = post(operator_client, BULK, {"action": "replay", "ids": ids(picked), "confirmed": "1"}).content.decode()
+    content = post(operator_client, BULK, {"action": "replay", "ids": ids(picked), **CONFIRMED}).content.decode()
     assert content.lstrip().startswith('<section id="results"')
     assert f'value="{other.dead_letter.pk}"' in content and f'value="{picked.dead_letter.pk}"' not in content
     assert '<div hx-swap-oob="innerHTML:#modal"></div>' in content
@@ -58,21 +60,21 @@ def test_whole_filter_scope_reaches_beyond_the_page(operator_client, make_failed
     url = f"{BULK}?task=taskboard.demo.flaky"
     confirm = post(operator_client, url, {"action": "replay", "scope": "filter"}).content.decode()
     assert "Replay 3 dead letters?" in confirm and "task = “taskboard.demo.flaky”" in confirm
-    post(operator_client, url, {"action": "replay", "scope": "filter", "confirmed": "1"})
+    post(operator_client, url, {"action": "replay", "scope": "filter", **CONFIRMED})
     assert TaskRun.objects.filter(replay_of__in=wanted).count() == 3
     assert not TaskRun.objects.filter(replay_of=other).exists()
 
 
 def test_whole_filter_scope_applies_the_text_filter(operator_client, make_failed):
     wanted, other = make_failed("iban rejected"), make_failed("other")
-    post(operator_client, f"{BULK}?q=iban", {"action": "discard", "scope": "filter", "confirmed": "1"})
+    post(operator_client, f"{BULK}?q=iban", {"action": "discard", "scope": "filter", **CONFIRMED})
     assert DeadLetter.objects.get(run=wanted).resolution == Resolution.DISCARDED
     assert DeadLetter.objects.get(run=other).resolved_at is None
 
 
 def test_discard_closes_without_replaying(operator_client, make_failed):
     run = make_failed()
-    response = post(operator_client, BULK, {"action": "discard", "ids": ids(run), "confirmed": "1"})
+    response = post(operator_client, BULK, {"action": "discard", "ids": ids(run), **CONFIRMED})
     letter = DeadLetter.objects.get(run=run)
     assert (letter.resolution, letter.resolved_by_name) == (Resolution.DISCARDED, "operator")
     assert not TaskRun.objects.filter(replay_of=run).exists()
@@ -82,14 +84,14 @@ def test_discard_closes_without_replaying(operator_client, make_failed):
 def test_viewer_may_not_replay(viewer_client, make_failed):
     run = make_failed()
     assert post(viewer_client, BULK, {"action": "replay", "ids": ids(run)}).status_code == 403
-    assert post(viewer_client, BULK, {"action": "replay", "ids": ids(run), "confirmed": "1"}).status_code == 403
+    assert post(viewer_client, BULK, {"action": "replay", "ids": ids(run), **CONFIRMED}).status_code == 403
     assert not TaskRun.objects.filter(replay_of=run).exists()
 
 
 def test_discard_needs_the_discard_permission(client, make_failed):
     client.force_login(make_user("replayer", perms=(*VIEWER_PERMS, "taskboard.replay_taskrun")))
     run = make_failed()
-    response = post(client, BULK, {"action": "discard", "ids": ids(run), "confirmed": "1"})
+    response = post(client, BULK, {"action": "discard", "ids": ids(run), **CONFIRMED})
     assert response.status_code == 403
     assert DeadLetter.objects.get(run=run).resolved_at is None
 
@@ -135,7 +137,7 @@ def test_group_replay_confirms_with_the_count(operator_client, make_failed):
 def test_group_replay_replays_only_the_group(operator_client, make_failed):
     group = [make_failed("declined 1"), make_failed("declined 2")]
     other = make_failed("unrelated")
-    response = post(operator_client, group_url(group[0]), {"confirmed": "1"})
+    response = post(operator_client, group_url(group[0]), {**CONFIRMED})
     assert response["HX-Trigger"] == "taskboard:dead-letters-changed"
     assert TaskRun.objects.filter(replay_of__in=group).count() == 2
     assert not TaskRun.objects.filter(replay_of=other).exists()
@@ -158,5 +160,5 @@ def test_group_without_open_dead_letters_is_a_conflict(operator_client, make_fai
 
 def test_group_replay_without_permission_is_forbidden(viewer_client, make_failed):
     run = make_failed()
-    assert post(viewer_client, group_url(run), {"confirmed": "1"}).status_code == 403
+    assert post(viewer_client, group_url(run), {**CONFIRMED}).status_code == 403
     assert not TaskRun.objects.filter(replay_of=run).exists()

@@ -196,7 +196,9 @@ def test_hostile_edited_arguments_are_escaped_in_the_error(operator_client, make
 
 
 def bulk(client, action, runs, query=""):
-    return post(client, f"/dashboard/runs/bulk/{query}", {"action": action, "ids": [str(r.pk) for r in runs]})
+    """A bulk action, confirmed with a reason (cancel and replay ask for both first)."""
+    return post(client, f"/dashboard/runs/bulk/{query}", {"action": action, "ids": [str(r.pk) for r in runs],
+                                                          "confirmed": "1", "reason": "cleanup"})
 
 
 def test_bulk_cancel(operator_client, make_run):

@@ -12,19 +12,20 @@ from taskboard.models import Outcome, Status
 from tests import sample_tasks  # noqa: F401 - registers tests.sample_tasks.*
 from tests.factories import ECHO
 
+NAV_BADGE = 1  # a full page counts its firing alerts for the nav badge
 BUDGETS = {
     "/dashboard/runs/?q={short}": 8,
     "/dashboard/runs/?q=task:echo queue:default status:failed kwargs.value:1 worker:host card": 8,
     "/dashboard/runs/?from=2020-01-01T00:00&to=2100-01-01T00:00": 7,
     "/dashboard/runs/?status=bogus": 5,
-    "/dashboard/runs/{retried}/": 7,
+    "/dashboard/runs/{retried}/": 8 + NAV_BADGE,
     "/dashboard/dead-letters/?q={short}": 7,
-    "/dashboard/runs/new/": 4,
-    "/dashboard/runs/new/?task=tests.sample_tasks.echo": 4,
-    "/dashboard/tasks/": 4,
+    "/dashboard/runs/new/": 4 + NAV_BADGE,
+    "/dashboard/runs/new/?task=tests.sample_tasks.echo": 4 + NAV_BADGE,
+    "/dashboard/tasks/": 4 + NAV_BADGE,
     # two reads for the figures, five to store them in the (database) cache on a cold start
-    "/dashboard/tasks/tests.sample_tasks.echo/": 12,
-    "/dashboard/tasks/tests.sample_tasks.echo/?window=30d": 12,
+    "/dashboard/tasks/tests.sample_tasks.echo/": 12 + NAV_BADGE,
+    "/dashboard/tasks/tests.sample_tasks.echo/?window=30d": 12 + NAV_BADGE,
 }
 
 
