@@ -137,6 +137,17 @@ def short_run_link(run_id: uuid.UUID) -> str:
     return format_html('<a href="{}">{}</a>', reverse("taskboard:run", args=[run_id]), str(run_id)[:8])
 
 
+class RunViewersAdmin(ReadOnlyAdmin):
+    """Read-only rows about runs (audit events, alerts), shown to whoever may view runs rather
+    than needing a model permission of their own."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return request.user.has_perm(operations.PERM_VIEW)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(operations.PERM_VIEW)
+
+
 class TaskAttemptInline(admin.TabularInline):
     model = TaskAttempt
     extra = 0

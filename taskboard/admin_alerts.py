@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
 
 from taskboard import operations
+from taskboard.admin import RunViewersAdmin
 from taskboard.exceptions import NotAllowed
 from taskboard.models import EVENT_TYPES, Alert, AlertRule, WebhookSubscription
 from taskboard.notify.config import RULE_SCOPES, check_rule_values
@@ -37,7 +38,7 @@ class SilenceForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(RunViewersAdmin):
     list_display = ["id", "state", "rule", "key", "count", "summary", "started_at", "resolved_at", "silenced_until"]
     list_filter = ["state", "rule"]
     search_fields = ["key", "summary"]
@@ -47,21 +48,6 @@ class AlertAdmin(admin.ModelAdmin):
     exclude = ["link", "notified_count"]
     actions = ["silence"]
     show_full_result_count = False
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.has_perm(operations.PERM_VIEW)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_VIEW)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def has_silence_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(operations.PERM_SILENCE)

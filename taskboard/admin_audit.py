@@ -9,12 +9,9 @@ Imported by ``taskboard.admin``.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from taskboard import operations
-from taskboard.admin import BoundedPaginator, KnownNamesFilter, short_run_link
+from taskboard.admin import BoundedPaginator, KnownNamesFilter, RunViewersAdmin, short_run_link
 from taskboard.models import AuditEvent
 from taskboard.operations.audit import VERBS
 
@@ -31,7 +28,7 @@ class VerbFilter(KnownNamesFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(RunViewersAdmin):
     list_display = ("at", "actor", "via", "verb", "count", "short_targets", "reason")
     list_filter = ("via", VerbFilter)
     search_fields = ("=actor", "reason")
@@ -41,21 +38,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_per_page = 50
     fields = ("at", "actor", "via", "verb", "count", "targets", "filter", "reason", "linked_runs")
     readonly_fields = fields
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.has_perm(operations.PERM_VIEW)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(operations.PERM_VIEW)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     @admin.display(description="targets")
     def short_targets(self, obj: AuditEvent) -> str:
