@@ -130,7 +130,8 @@ def test_charts_put_runs_in_the_minute_and_hour_they_finished(make_run, make_att
 
 def test_charts_of_one_task(make_run, make_attempt):
     finished(make_run, make_attempt, Status.SUCCEEDED)
-    make_run(Status.FAILED, task="taskboard.demo.fail")
+    # Finished now: make_run's default (enqueued + 3 s) lands in the next minute near its end.
+    make_run(Status.FAILED, task="taskboard.demo.fail", finished_at=timezone.now())
     hour, _ = overview.charts(task="taskboard.demo.fail")
     assert (hour.finished, hour.failed) == (1, 1)
 
