@@ -31,10 +31,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.dashboard import seed_fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-alerts.sqlite3"
 PG_NAME = "taskboard_bench_alerts"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 def db_env(db: str) -> dict[str, str]:
@@ -49,20 +50,7 @@ def db_env(db: str) -> dict[str, str]:
 
 
 def prepare(db: str, runs: int, attempts: int) -> None:
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(SQLITE_PATH + suffix).unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
-    env = db_env(db)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    print(f"[{db}] seeding {runs:,} runs / {attempts:,} attempts …", flush=True)
-    subprocess.run([sys.executable, "-m", "bench.seed", "--runs", str(runs), "--attempts", str(attempts)],
-                   cwd=ROOT, env=env, check=True)
+    seed_fresh_database(db, db_env(db), SQLITE_PATH, PG_NAME, runs, attempts)
 
 
 def add_busy_window(n: int) -> None:

@@ -41,16 +41,22 @@ def db_env(db: str) -> dict[str, str]:
 
 
 def prepare(db: str, runs: int, attempts: int) -> None:
+    seed_fresh_database(db, db_env(db), SQLITE_PATH, PG_NAME, runs, attempts)
+
+
+def seed_fresh_database(db: str, env: dict[str, str], sqlite_path: str, pg_name: str, runs: int,
+                        attempts: int) -> None:
+    """A new database (the SQLite file or the PostgreSQL database dropped first), migrated and
+    seeded by ``bench.seed`` in subprocesses with ``env``; also used by ``bench.alerts``."""
     if db == "sqlite":
         for suffix in ("", "-wal", "-shm"):
-            Path(SQLITE_PATH + suffix).unlink(missing_ok=True)
+            Path(sqlite_path + suffix).unlink(missing_ok=True)
     else:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
-    env = db_env(db)
+            conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {pg_name}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     print(f"[{db}] seeding {runs:,} runs / {attempts:,} attempts …", flush=True)
     subprocess.run([sys.executable, "-m", "bench.seed", "--runs", str(runs), "--attempts", str(attempts)],

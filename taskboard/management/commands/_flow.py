@@ -13,9 +13,8 @@ from django.db import transaction
 
 from taskboard import operations
 from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import reason_of
 from taskboard.operations.inputs import BadInput, check_text
-
-REASON_MAX = 500
 
 
 class FlowCommand(OperatorCommand):
@@ -43,14 +42,11 @@ class FlowCommand(OperatorCommand):
             return
         if not name:
             raise CommandError(f"{action} needs the {self.noun}'s NAME")
-        reason = options["reason"]
         try:
             check_text(name, "NAME")
-            check_text(reason, "--reason")
         except BadInput as exc:
             raise CommandError(str(exc)) from None
-        if len(reason) > REASON_MAX:
-            raise CommandError(f"--reason is longer than {REASON_MAX} characters")
+        reason = reason_of(options)
         operation, done = self.verbs[action]
         try:
             with transaction.atomic():

@@ -17,11 +17,11 @@ from django.db import transaction
 from taskboard import operations
 from taskboard.exceptions import OperationError
 from taskboard.management.commands._cli import OperatorCommand
+from taskboard.management.commands._selection import reason_of
 from taskboard.models import Batch
 from taskboard.operations.inputs import BadInput, check_text
 from taskboard.readmodels.batches import batch_list_queryset, batch_to_dict
 
-REASON_MAX = 500
 LIST_LIMIT = 50
 
 
@@ -58,14 +58,11 @@ class Command(OperatorCommand):
             return
         if not batch_id:
             raise CommandError(f"{action} needs the batch ID")
-        reason = options["reason"]
         try:
             check_text(batch_id, "ID")
-            check_text(reason, "--reason")
         except BadInput as exc:
             raise CommandError(str(exc)) from None
-        if len(reason) > REASON_MAX:
-            raise CommandError(f"--reason is longer than {REASON_MAX} characters")
+        reason = reason_of(options)
         try:
             with transaction.atomic():
                 batch = self.apply(action, batch_id, reason)
