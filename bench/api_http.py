@@ -81,7 +81,8 @@ def start(name: str, cmd: list[str], env: dict[str, str], log: Path) -> processe
 def line(label: str, row: dict[str, Any]) -> str:
     return (f"{label:<28} {row['clients']:>2} clients: {row['rps']:>7} req/s  p50 {row['p50_ms']:>6} ms  "
             f"p95 {row['p95_ms']:>6} ms  errors {row['errors']}"
-            + (f"  server CPU {row['server_cpu_ms']} ms/req" if row.get("server_cpu_ms") is not None else ""))
+            + (f"  server CPU {row['server_cpu_ms']} ms/req" if row.get("server_cpu_ms") is not None else "")
+            + f"  load {row['load_average']}")
 
 
 def compare(args: argparse.Namespace, db: str, port: int, targets: dict[str, Target], pgid: int) -> dict[str, Any]:
@@ -101,9 +102,12 @@ def compare(args: argparse.Namespace, db: str, port: int, targets: dict[str, Tar
     ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
     summary["ratio_median"] = statistics.median(ratios) if ratios else None
     summary["errors"] = sum(r[n]["errors"] for r in rounds for n in ("bare", "taskboard"))
+    loads = [r[n]["load_average"] for r in rounds for n in ("bare", "taskboard")]
+    summary["load_average"] = [min(loads), max(loads)]
     print(f"  [{db}] {args.clients} clients, median of {args.rounds} interleaved rounds: bare "
           f"{summary['bare']} req/s, taskboard {summary['taskboard']} req/s, taskboard / bare "
-          f"{summary['ratio_median']} (per round {ratios}); target >= 0.7", flush=True)
+          f"{summary['ratio_median']} (per round {ratios}; load average {min(loads)}-{max(loads)}); "
+          f"target >= 0.7", flush=True)
     return {"rounds": rounds, "summary": summary}
 
 

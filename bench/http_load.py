@@ -117,8 +117,8 @@ def _client_process(port: int, target: Target, stop_at: float, threads: int, out
 
 def load(port: int, target: Target, clients: int, seconds: float, server_pgid: int | None = None) -> dict[str, Any]:
     """``clients`` closed-loop clients for ``seconds``: requests/s, p50/p95 (ms), errors, the
-    ids of the runs created (POST) and, given the server's process group, its CPU time per
-    request (ms)."""
+    ids of the runs created (POST), the load average and, given the server's process group,
+    its CPU time per request (ms)."""
     cpu_before = group_cpu_seconds(server_pgid) if server_pgid else 0.0
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
@@ -140,6 +140,8 @@ def load(port: int, target: Target, clients: int, seconds: float, server_pgid: i
     latencies = sorted(x for r in results for x in r["latencies"])
     return {
         "server_cpu_ms": round(cpu * 1000 / len(latencies), 2) if cpu is not None and latencies else None,
+        # The machine is shared: what else ran meanwhile (1-minute load average at the end).
+        "load_average": round(os.getloadavg()[0], 1),
         "clients": clients, "requests": len(latencies), "errors": sum(r["errors"] for r in results),
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,

@@ -23,7 +23,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 def authenticate(request: HttpRequest) -> Operator | None:
     """The calling user, or None without credentials; raises ``JsonError`` for bad ones."""
-    header = request.headers.get("Authorization", "")
+    # META, not request.headers: that builds a dict of every header on first use.
+    header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, key = header.strip().partition(" ")
     # Other schemes (e.g. Basic from a proxy in front of the site) are not ours to judge.
     if scheme.lower() == "bearer":

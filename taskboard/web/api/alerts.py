@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from taskboard import operations
 from taskboard.operations.silence import MINUTES_MAX, MINUTES_MIN, REASON_MAX
@@ -21,7 +21,7 @@ from taskboard.readmodels.paging import int_pk
 from taskboard.web.api.auth import CAN_VIEW, ApiAuth
 from taskboard.web.api.body import body_schema, read_body
 from taskboard.web.api.listing import page_json
-from taskboard.web.api.schemas import CURSOR_PATTERN, DEFAULT_LIMIT, ERRORS, MAX_ID, MAX_LIMIT, ErrorOut
+from taskboard.web.api.schemas import CURSOR_PATTERN, DEFAULT_LIMIT, ERRORS, MAX_ID, MAX_LIMIT, ErrorOut, StrictBody
 from taskboard.web.requests import ApiRequest
 
 router = Router()
@@ -29,9 +29,7 @@ router = Router()
 CAN_SILENCE = ApiAuth(operations.PERM_SILENCE)
 
 
-class SilenceIn(Schema):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class SilenceIn(StrictBody):
     minutes: StrictInt = Field(ge=MINUTES_MIN, le=MINUTES_MAX, description="How long nothing is sent (≤ one week)")
     reason: StrictStr | None = Field(None, max_length=REASON_MAX, description="Why (shown with the alert)")
 

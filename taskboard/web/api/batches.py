@@ -34,7 +34,7 @@ from taskboard.web.api.schemas import (
     QUEUE_MAX,
     TASK_MAX,
     ErrorOut,
-    _Strict,
+    StrictBody,
 )
 from taskboard.web.errors import JsonError
 from taskboard.web.requests import ApiRequest
@@ -46,12 +46,12 @@ BULK_ITEMS = 1000
 type BatchId = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
 
 
-class BulkItem(_Strict):
+class BulkItem(StrictBody):
     args: list[Any] | None = None
     kwargs: dict[str, Any] | None = None
 
 
-class BatchIn(_Strict):
+class BatchIn(StrictBody):
     name: StrictStr | None = Field(None, max_length=200)
     on_complete: StrictStr | None = Field(None, min_length=1, max_length=TASK_MAX,
                                           description="Task enqueued with batch_id=<id> once every child finished")
@@ -59,7 +59,7 @@ class BatchIn(_Strict):
                                          description="Task enqueued with batch_id=<id> once every child succeeded")
 
 
-class BulkEnqueueIn(_Strict):
+class BulkEnqueueIn(StrictBody):
     task: StrictStr = Field(min_length=1, max_length=TASK_MAX)
     items: list[BulkItem] = Field(min_length=1, max_length=BULK_ITEMS)
     queue: StrictStr | None = Field(None, min_length=1, max_length=QUEUE_MAX)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, RawPostDataException
-from ninja import Schema
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from taskboard.conf import conf
@@ -56,7 +56,7 @@ def read_json_object(request: HttpRequest, *, required: bool) -> dict[str, Any]:
     return data
 
 
-def read_body[S: Schema](request: HttpRequest, schema: type[S], *, required: bool = True) -> S:
+def read_body[S: BaseModel](request: HttpRequest, schema: type[S], *, required: bool = True) -> S:
     """The body validated against ``schema`` (strict: no coercion, no unknown fields)."""
     data = read_json_object(request, required=required)
     try:
@@ -65,7 +65,7 @@ def read_body[S: Schema](request: HttpRequest, schema: type[S], *, required: boo
         raise JsonError(400, "bad_request", describe_validation_errors(exc.errors(include_url=False))) from None
 
 
-def body_schema(schema: type[Schema], *, required: bool = True) -> dict[str, Any]:
+def body_schema(schema: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     """OpenAPI for a body that is read by hand (so the size check runs before parsing)."""
     return {"requestBody": {"required": required,
                             "content": {"application/json": {"schema": schema.model_json_schema()}}}}

@@ -17,6 +17,11 @@ from django.http import HttpResponse
 
 CONTENT_TYPE = "application/json; charset=utf-8"  # what ninja's JSON renderer sends
 
+# One encoder for every answer: ``json.dumps(..., cls=…)`` builds an encoder per call. The run
+# JSON holds only JSON types; Django's encoder is the fallback for anything else (it never
+# runs for a run, so the C encoder does all the work).
+_ENCODER = json.JSONEncoder(default=DjangoJSONEncoder().default)
+
 
 def json_reply(status: int, body: dict[str, Any]) -> HttpResponse:
-    return HttpResponse(json.dumps(body, cls=DjangoJSONEncoder), status=status, content_type=CONTENT_TYPE)
+    return HttpResponse(_ENCODER.encode(body).encode(), status=status, content_type=CONTENT_TYPE)

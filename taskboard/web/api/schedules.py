@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from ninja import Path, Router, Schema
 from ninja.responses import Status as Reply
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from taskboard import operations
 from taskboard.exceptions import InvalidSchedule
@@ -26,7 +26,7 @@ from taskboard.readmodels.representations import run_to_dict
 from taskboard.schedules.timing import CRON_MAX, EVERY_MAX, TIMEZONE_MAX
 from taskboard.web.api.auth import CAN_VIEW, ApiAuth
 from taskboard.web.api.body import body_schema, read_body
-from taskboard.web.api.schemas import ERRORS, QUEUE_MAX, TASK_MAX, ErrorOut, RunOut
+from taskboard.web.api.schemas import ERRORS, QUEUE_MAX, TASK_MAX, ErrorOut, RunOut, StrictBody
 from taskboard.web.errors import JsonError
 from taskboard.web.requests import ApiRequest
 
@@ -36,11 +36,7 @@ CAN_MANAGE = ApiAuth(operations.PERM_SCHEDULE)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
-class _Strict(Schema):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class ScheduleIn(_Strict):
+class ScheduleIn(StrictBody):
     name: StrictStr = Field(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN,
                             description="Letters, digits, '.', '_' and '-'")
     task: StrictStr = Field(min_length=1, max_length=TASK_MAX, description="Dotted name of an allowlisted task")
@@ -59,7 +55,7 @@ class ScheduleIn(_Strict):
         None, description="While the previous run is open: enqueue anyway (default) or skip")
 
 
-class ReasonIn(_Strict):
+class ReasonIn(StrictBody):
     reason: StrictStr | None = Field(None, max_length=500)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from taskboard.operations import BULK_LIMIT
 
@@ -26,13 +26,17 @@ UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}
 MAX_ID = 2**63 - 1
 
 
-class _Strict(Schema):
+class StrictBody(BaseModel):
+    """A request body: plain pydantic, not ninja's ``Schema``, whose wrap validator validates
+    a forbid-extra model twice (the dict, then a ``DjangoGetter`` of it) and is only needed to
+    read ORM objects (~20 µs of an enqueue's body check; the error messages are the same)."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- request bodies -----------------------------------------------------------------------------
 
-class EnqueueIn(_Strict):
+class EnqueueIn(StrictBody):
     task: StrictStr = Field(description="Dotted name of an allowlisted task, e.g. taskboard.demo.noop",
                             min_length=1, max_length=TASK_MAX)
     args: list[Any] | None = None
@@ -47,14 +51,14 @@ class EnqueueIn(_Strict):
                                              description="Shared by the runs one request or run set off")
 
 
-class ReplayIn(_Strict):
+class ReplayIn(StrictBody):
     kwargs: dict[str, Any] | None = Field(None, description="Edited keyword arguments (validated)")
 
 
 DeadLetterId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
 
-class DeadLetterSelection(_Strict):
+class DeadLetterSelection(StrictBody):
     """Which open dead letters: by ``ids`` or by ``task`` (exactly one of the two)."""
 
     ids: list[DeadLetterId] | None = Field(None, max_length=BULK_LIMIT,
@@ -184,7 +188,7 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-class FlowIn(_Strict):
+class FlowIn(StrictBody):
     reason: StrictStr | None = Field(None, max_length=500, description="Why (kept with the pause or transition)")
 
 

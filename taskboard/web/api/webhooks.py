@@ -13,7 +13,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Router, Schema
-from pydantic import ConfigDict, Field, StrictStr
+from ninja.responses import Status as Reply
+from pydantic import Field, StrictStr
 
 from taskboard import operations
 from taskboard.models import EVENT_TYPES, WebhookSubscription
@@ -21,7 +22,7 @@ from taskboard.operations.webhooks import DESCRIPTION_MAX, URL_MAX
 from taskboard.readmodels.representations import iso
 from taskboard.web.api.auth import ApiAuth
 from taskboard.web.api.body import body_schema, read_body
-from taskboard.web.api.schemas import ERRORS, MAX_ID, TASK_MAX, ErrorOut
+from taskboard.web.api.schemas import ERRORS, MAX_ID, TASK_MAX, ErrorOut, StrictBody
 from taskboard.web.requests import ApiRequest
 
 router = Router()
@@ -30,9 +31,7 @@ CAN_MANAGE = ApiAuth(operations.PERM_WEBHOOKS)
 LIST_MAX = 500
 
 
-class WebhookIn(Schema):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class WebhookIn(StrictBody):
     url: StrictStr = Field(min_length=1, max_length=URL_MAX, description="http(s) URL that receives the events")
     events: list[StrictStr] | None = Field(None, max_length=len(EVENT_TYPES),
                                           description=f"Event types ({', '.join(EVENT_TYPES)}); all if omitted")
@@ -74,11 +73,11 @@ def list_webhooks(request: HttpRequest) -> dict[str, Any]:
 
 @router.post("/webhooks/", auth=CAN_MANAGE, response={201: WebhookCreatedOut, ERRORS: ErrorOut},
              openapi_extra=body_schema(WebhookIn), summary="Subscribe a URL to run events")
-def add_webhook(request: ApiRequest) -> tuple[int, dict[str, Any]]:
+def add_webhook(request: ApiRequest) -> Reply:
     payload = read_body(request, WebhookIn)
     sub, secret = operations.add_webhook(payload.url, events=payload.events or (), task=payload.task or "",
                                          description=payload.description or "", user=request.auth)
-    return 201, {**webhook_json(sub), "secret": secret}
+    return Reply(201, {**webhook_json(sub), "secret": secret})
 
 
 @router.delete("/webhooks/{subscription_id}/", auth=CAN_MANAGE, response={204: None, ERRORS: ErrorOut},
