@@ -6,10 +6,13 @@ expired``, held for ``LEASE_INTERVALS`` intervals and renewed by every evaluatio
 that holds it evaluates; the others do one indexed read and go back to their own work. If the
 holder dies, another host takes over once the lease expires; a stopping host releases it.
 
-One evaluation: read the rules' overrides, run each rule (``rules``: one or two bounded
-queries each), read the firing alerts, then reconcile: open an alert for each new group (the
-partial unique index ``alert_one_firing`` makes that once per group), update counts that
-changed (one bulk UPDATE), resolve alerts whose condition cleared, and notify per ``policy``.
+One evaluation: read the firing alerts and the rules' overrides, then every active rule's
+queries (``rules``: one or two bounded queries each), each set in one round trip on PostgreSQL
+(``reads``); then reconcile: open an alert for each new group (the partial unique index
+``alert_one_firing`` makes that once per group), update counts that changed (one bulk UPDATE),
+resolve alerts whose condition cleared, and notify per ``policy``. An evaluation that changes
+nothing writes nothing but the lease and builds no ``Alert`` object: the firing alerts are
+compared as rows.
 
 Exactly-once notifications do not rest on the lease alone: a holder that stalled past its
 lease could evaluate beside its successor. Each notification is a conditional UPDATE of its
@@ -25,17 +28,20 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from django.db import transaction
+from django.db.models.utils import create_namedtuple_class
 from django.utils import timezone
 
-from taskboard.models import Alert, AlertLease, AlertState, NotificationEvent, WebhookMessage
+from taskboard.models import Alert, AlertLease, AlertRule, AlertState, NotificationEvent, WebhookMessage
 from taskboard.models.nodes import process_identity
-from taskboard.notify import delivery, policy
+from taskboard.notify import delivery, policy, reads, rules
 from taskboard.notify.config import RULE_FIELDS, AlertsConfig, alerts_config
+from taskboard.notify.context import Context, Observation
 from taskboard.notify.overrides import overrides
-from taskboard.notify.rules import RULES, Context, Observation
+from taskboard.notify.rules import RULES
 
 logger = structlog.get_logger("taskboard.notify")
 
@@ -66,11 +72,12 @@ def _active(ctx: Context, name: str) -> bool:
 
 
 def observe(ctx: Context) -> dict[tuple[str, str], Observation]:
+    active = [name for name in RULES if name in RULE_FIELDS and _active(ctx, name)]
+    ctx.rows.update(reads.fetch(rules.reads(ctx, active), plain=rules.PLAIN_READS))
     found: dict[tuple[str, str], Observation] = {}
-    for name, rule in RULES.items():
-        if name in RULE_FIELDS and _active(ctx, name):
-            for observation in rule(ctx):
-                found[(observation.rule, observation.key)] = observation
+    for name in active:
+        for observation in RULES[name](ctx):
+            found[(observation.rule, observation.key)] = observation
     return found
 
 
@@ -81,40 +88,63 @@ def evaluate(now: datetime | None = None, holder: str | None = None,
     config = config or alerts_config()
     if not AlertLease.acquire(LEASE, holder or process_identity(), now, lease_seconds(config)):
         return Evaluation(held=False)
-    firing = {(alert.rule, alert.key): alert for alert in Alert.objects.firing()}
-    ctx = Context(now, config, overrides(), firing=set(firing))
+    # Two round trips: the alerts and the overrides (what the rules' reads depend on), then
+    # the rules' reads (``observe``).
+    first = reads.fetch({"firing": FIRING, "overrides": OVERRIDES})
+    firing: dict[tuple[str, str], Any] = {(row.rule, row.key): row for row in map(FiringRow._make, first["firing"])}
+    layered = overrides(AlertRule.from_db(AlertRule.objects.db, _RULE_FIELDS, row) for row in first["overrides"])
+    ctx = Context(now, config, layered, firing=set(firing))
     observations = observe(ctx)
     result = Evaluation(held=True, observed=len(observations))
     changed: list[Alert] = []
     due: list[Alert] = []
     for group, seen in observations.items():
-        alert = firing.pop(group, None)
-        if alert is None:
+        row = firing.pop(group, None)
+        if row is None:
             alert = Alert.open(seen.rule, seen.key, seen.text(), seen.count, seen.link, now)
             if alert is None:
                 continue
             result.opened += 1
             logger.warning("alert firing", rule=alert.rule, key=alert.key, count=alert.count)
-        elif _refresh(alert, seen, now):
-            changed.append(alert)
+        else:
+            refreshed = _refreshed(row, seen)
+            if refreshed is None and not policy.firing_due(row, now, config):
+                continue  # the steady state: nothing to write or send, no object built
+            alert = _alert(row)
+            if refreshed is not None:
+                alert.count, alert.summary, alert.link = refreshed
+                alert.updated_at = now
+                changed.append(alert)
         if policy.firing_due(alert, now, config):
             due.append(alert)
     if changed:
         Alert.objects.filter(state=AlertState.FIRING).bulk_update(changed, ["count", "summary", "link", "updated_at"])
-    for alert in firing.values():  # their condition cleared
-        if _resolve(alert, now, config):
+    for row in firing.values():  # their condition cleared
+        if _resolve(_alert(row), now, config):
             result.resolved += 1
     for alert in due:
         result.notified += _notify_firing(alert, now, config)
     return result
 
 
-def _refresh(alert: Alert, seen: Observation, now: datetime) -> bool:
-    summary = (seen.summary if seen.summary is not None else alert.summary)[:500]
-    if (alert.count, alert.summary, alert.link) == (seen.count, summary, seen.link[:500]):
-        return False
-    alert.count, alert.summary, alert.link, alert.updated_at = seen.count, summary, seen.link[:500], now
-    return True
+# The firing alerts are read as rows of every column; an Alert is built from one only when the
+# evaluation writes or sends something about it (~100 alerts firing, each evaluation).
+_FIELDS = [field.attname for field in Alert._meta.concrete_fields]
+FiringRow: Any = create_namedtuple_class(*_FIELDS)  # as values_list(named=True) makes
+_RULE_FIELDS = [field.attname for field in AlertRule._meta.concrete_fields]
+FIRING = reads.Fixed(lambda: Alert.objects.firing().values_list(*_FIELDS))
+OVERRIDES = reads.Fixed(lambda: AlertRule.objects.values_list(*_RULE_FIELDS))
+
+
+def _alert(row: Any) -> Alert:
+    return Alert.from_db(Alert.objects.db, _FIELDS, row)
+
+
+def _refreshed(row: Any, seen: Observation) -> tuple[int, str, str] | None:
+    """The alert's new (count, summary, link), or None when they are as stored."""
+    summary = (seen.summary if seen.summary is not None else row.summary)[:500]
+    values = (seen.count, summary, seen.link[:500])
+    return None if values == (row.count, row.summary, row.link) else values
 
 
 def _notify_firing(alert: Alert, now: datetime, config: AlertsConfig) -> int:

@@ -16,11 +16,12 @@ from taskboard.notify.config import alerts_config, check_rule_values
 logger = structlog.get_logger("taskboard.notify")
 
 
-def overrides() -> dict[tuple[str, str], dict[str, Any]]:
-    """The admin's ``AlertRule`` rows (a handful), validated like the settings; a row that
-    does not validate (written around the admin) is skipped with a warning, not obeyed."""
+def overrides(rows: Iterable[AlertRule] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """The admin's ``AlertRule`` rows (a handful; ``rows`` if read already), validated like the
+    settings; a row that does not validate (written around the admin) is skipped with a
+    warning, not obeyed."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in AlertRule.objects.all():
+    for row in AlertRule.objects.all() if rows is None else rows:
         try:
             found[(row.rule, row.scope)] = check_rule_values(row.rule, row.values(), f"alert rule {row}",
                                                              scoped=bool(row.scope))

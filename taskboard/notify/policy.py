@@ -14,8 +14,8 @@ Pure: the evaluator asks, ``Alert.claim_notification`` makes the decision stick 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from taskboard.models import Alert
 from taskboard.notify.config import AlertsConfig
 
 # Rules whose count counts the members of the group (a rise is news); for the others the
@@ -23,9 +23,27 @@ from taskboard.notify.config import AlertsConfig
 GROWING = frozenset({"dead_letter", "stuck", "schedule_missed"})
 
 
-def firing_due(alert: Alert, now: datetime, config: AlertsConfig) -> bool:
+class Notifiable(Protocol):
+    """What the policy reads of a firing alert: an ``Alert``, or the row the evaluator read
+    (it builds no model object for an alert that neither changed nor is due)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def last_notified_at(self) -> datetime | None: ...
+    @property
+    def notified_count(self) -> int: ...
+    @property
+    def silenced_until(self) -> datetime | None: ...
+
+
+def firing_due(alert: Notifiable, now: datetime, config: AlertsConfig) -> bool:
     """Should the firing ``alert`` be told about now?"""
-    if alert.is_silenced(now):
+    if alert.silenced_until is not None and alert.silenced_until > now:  # as Alert.is_silenced
         return False
     last = alert.last_notified_at
     if last is None:

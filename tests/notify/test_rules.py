@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from taskboard.models import Alert, AlertRule, AlertState, Breaker, BreakerState, HoldReason, Status
@@ -252,3 +254,76 @@ def test_schedule_missed_when_overdue_or_failing_to_enqueue(settings):
     Schedule.objects.filter(name="nightly").update(next_run_at=now + timedelta(minutes=1))
     at(now + timedelta(seconds=5))
     assert set(firing("schedule_missed")) == {"gone"}
+
+
+def test_a_steady_evaluation_writes_only_the_lease_and_builds_no_alert(settings, monkeypatch, no_channels):
+    only(settings, *ALL_RULES)
+    make_worker()
+    for i in range(3):
+        make_failed("declined", exception=f"app.Error{i}")
+    make_run(Status.QUEUED, ago=900)
+    now = timezone.now()
+    at(now)
+    at(now + timedelta(seconds=40))  # after the group wait: each alert notified once
+    assert Alert.objects.firing().count() == 4
+    monkeypatch.setattr(evaluate, "_alert", lambda row: pytest.fail(f"an Alert was built for {row.key}"))
+    with CaptureQueriesContext(connection) as queries:
+        result = at(now + timedelta(seconds=45))
+    assert (result.opened, result.resolved, result.notified) == (0, 0, 0)
+    writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and "alertlease" in writes[0].lower()
+
+
+# --- dead_letter: which groups get an alert of their own -------------------------------------------
+
+
+def reference_selection(groups, firing_keys, max_groups):
+    """The rule's definition: firing groups first, then the biggest, ties by key; the rest in one."""
+    ordered = sorted(groups, key=lambda g: (g[0] not in firing_keys, -g[1], g[0]))
+    rest = ordered[max_groups:]
+    return ordered[:max_groups], (len(rest), sum(n for _, n in rest))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dead_letter_groups_alerted_one_by_one_are_the_firing_then_the_biggest(settings, monkeypatch, seed):
+    import random
+
+    from taskboard.notify import rules
+    from taskboard.notify.config import alerts_config
+
+    only(settings, "dead_letter")
+    rng = random.Random(seed)
+    monkeypatch.setattr(rules, "MAX_GROUPS", rng.randint(1, 6))
+    for i in range(rng.randint(0, 12)):
+        for _ in range(rng.choice([1, 1, 2, 3])):  # many ties
+            make_failed("declined", exception=f"app.Error{i}", task=rng.choice(["tests.sample_tasks.fail", "b.t"]))
+    groups = None
+    for _ in range(3):  # the same groups with other alerts firing: a selection of their own
+        ctx = rules.Context(timezone.now(), alerts_config())
+        groups = groups or [(f"{task} {fp}".strip(), n) for task, fp, n in ctx.read("dead_letter_groups")]
+        ctx.firing = {("dead_letter", key) for key, _ in rng.sample(groups, min(len(groups), rng.randint(0, 8)))}
+        observations = list(rules.dead_letter(ctx))
+        expected, (more, members) = reference_selection(groups, {key for _, key in ctx.firing}, rules.MAX_GROUPS)
+        alerted = [(o.key, o.count) for o in observations if o.key != rules.OVERFLOW_KEY]
+        assert alerted == expected
+        overflow = [o for o in observations if o.key == rules.OVERFLOW_KEY]
+        assert [(o.count, o.summary.split(" ")[0]) for o in overflow] == ([(members, str(more))] if more else [])
+
+
+def test_dead_letter_groups_below_every_min_count_are_not_read(settings):
+    from taskboard.notify import rules
+    from taskboard.notify.config import alerts_config
+
+    only(settings, "dead_letter", dead_letter={"min_count": 3})
+    AlertRule.objects.create(rule="dead_letter", scope="b.t", min_count=2)
+    make_failed("declined", task="b.t")  # 1: under b.t's 2
+    for _ in range(2):
+        make_failed("declined", task="b.t", exception="app.Other")  # 2: b.t's own count
+        make_failed("declined")  # 2: under the rule's 3
+    make_failed("declined")  # now 3
+    for _ in range(2):
+        make_failed("declined", exception="app.Small")  # 2: under 3, and not read (none fires under 2)
+    at(timezone.now())
+    assert sorted(a.count for a in firing("dead_letter").values()) == [2, 3]
+    ctx = rules.Context(timezone.now(), alerts_config(), {("dead_letter", "b.t"): {"min_count": 2}})
+    assert sorted(n for *_, n in ctx.read("dead_letter_groups")) == [2, 2, 3]

@@ -48,3 +48,16 @@ def test_a_wider_window_is_read_again() -> None:
     now = timezone.now()
     assert tally.finished_runs(now, 600) == {}
     assert tally.finished_runs(now, 1800) == {"t": (0, 1)}
+
+
+def test_what_reads_names_is_what_finished_runs_needs(django_assert_num_queries) -> None:
+    from taskboard.notify import reads
+
+    finished(Status.SUCCEEDED, 100)
+    finished(Status.FAILED, 30)
+    now = timezone.now()
+    for later in (now, now + timedelta(seconds=20)):  # the window's first read, then a closed stretch and the tail
+        rows = reads.fetch(tally.reads(later, 600))
+        with django_assert_num_queries(0):
+            assert tally.finished_runs(later, 600, rows) == {"t": (1, 1)}
+    assert tally.finished_runs(now + timedelta(seconds=25), 600, {}) == {"t": (1, 1)}  # not handed over: read here
