@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     # If no message comes, the worker's monitor thread commits it when the time is up.
     # 0 commits every outcome before the message is done.
     "OUTCOME_BATCH_SECONDS": 0.02,
+    # PostgreSQL: the worker's claim and outcome statements are prepared once per connection
+    # and sent in one pipeline (models.pgpipeline). False for a connection pooler in
+    # transaction mode that does not support prepared statements (PgBouncer < 1.21).
+    "PG_PREPARED_STATEMENTS": True,
     "METRICS_PUBLIC": False,
     # Webhook subscriptions: run events are published from every process (False: no receiver
     # is connected, no thread started), and each process sends what it buffered this often, one

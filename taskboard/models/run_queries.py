@@ -105,7 +105,7 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
             queued = Status.QUEUED.value
             params = [Status.RUNNING.value, stamp, stamp, stamp,
                       ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
-                      *([queued, pk, pk, queued] if jump else []), pk, queued, *limited]
+                      *([pk, pk, queued] if jump else []), pk, queued, *limited]
             sql = rowsql.text(("claim", len(limited), jump), lambda: rowsql.plain_claim_sql(
                 self.model, pause_table(), len(limited), jump))
             statements.insert(0, (sql, params))

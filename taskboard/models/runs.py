@@ -281,7 +281,7 @@ class TaskRun(models.Model):
         sql = rowsql.text("breaker-call", lambda: (
             f"INSERT INTO {q(BreakerCall._meta.db_table)} ({q('breaker')}, {q('at')}, {q('failed')}) "
             f"SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM {q(TaskRun._meta.db_table)} "
-            f"WHERE {q('id')} = %s AND {q('status')} = %s AND {q('attempts')} = %s)"))
+            f"WHERE {q('id')} = %s AND {rowsql.guard(q('status'))} AND {rowsql.guard(q('attempts'))})"))
         failed = attempt.outcome in RETRYABLE_OUTCOMES
         return sql, [self.breaker, connection.ops.adapt_datetimefield_value(attempt.finished_at), failed,
                      TaskRun._meta.pk.get_db_prep_value(self.pk, connection), Status.RUNNING.value,
