@@ -23,14 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from taskboard.flow import breakers, circuit
+from taskboard.flow import breakers, circuit, reads
 from taskboard.flow.config import breakers_config, queue_limits
 from taskboard.flow.locks import lock_keys
 from taskboard.flow.rates import parse_rate
-from taskboard.models import Breaker, HoldReason, Pause, PauseScope, RateStart, Status, TaskRun
+from taskboard.models import Breaker, HoldReason, RateStart, Status, TaskRun
 from taskboard.models import sql as rowsql
 from taskboard.models.sqlitelock import write_turn
 
@@ -70,34 +69,39 @@ def claim_or_hold(run_id: uuid.UUID | str, worker: str, lease_seconds: float) ->
             target = _target(run_id, tried)
             if target is None:
                 return None
-            tried.add(target)
+            tried.add(target.pk)
             run = _admit(target, worker, lease_seconds)
         if run is not None:
             return run
     return None
 
 
-def _target(run_id: uuid.UUID | str, tried: set[Any]) -> Any:
-    own = TaskRun.objects.filter(pk=run_id).values_list("status", "queue").first()
-    if own is None:
+def _target(run_id: uuid.UUID, tried: set[Any]) -> TaskRun | None:
+    """The message's run if it is still queued, else the queue's best queued run."""
+    if run_id not in tried and (own := reads.queued_run(run_id)) is not None:
+        return own
+    queue = TaskRun.objects.filter(pk=run_id).values_list("queue", flat=True).first()
+    if queue is None:
         return None
-    if own[0] == Status.QUEUED and run_id not in tried:
-        return run_id
     # The message's run was taken by another token (or held): this message stands for the
     # queue's best queued run now.
-    return (TaskRun.objects.filter(status=Status.QUEUED, queue=own[1]).exclude(pk__in=tried)
+    best = (TaskRun.objects.filter(status=Status.QUEUED, queue=queue).exclude(pk__in=tried)
             .order_by("-priority", "enqueued_at").values_list("pk", flat=True).first())
+    return None if best is None else reads.queued_run(best)
 
 
-def _admit(pk: Any, worker: str, lease_seconds: float) -> TaskRun | None:
+def _admit(run: TaskRun | None, worker: str, lease_seconds: float) -> TaskRun | None:
+    """Admit ``run`` (read queued in this transaction) or hold it."""
     limits = queue_limits()
-    run = TaskRun.objects.filter(pk=pk, status=Status.QUEUED).first()
     if run is None:
         return None
     lock_keys(keys_of(run, limits))
-    run = TaskRun.objects.filter(pk=pk, status=Status.QUEUED).first()  # after the locks
-    if run is None:
-        return None
+    if connection.vendor == "postgresql":
+        # Read again after the locks: another host may have claimed or held it meanwhile.
+        # (SQLite: this transaction has held the database's write lock since BEGIN.)
+        run = reads.queued_run(run.pk)
+        if run is None:
+            return None
     now = timezone.now()
     hold, probe = decide(run, now, limits)
     if hold is not None:
@@ -115,15 +119,13 @@ def _admit(pk: Any, worker: str, lease_seconds: float) -> TaskRun | None:
 def decide(run: TaskRun, now: datetime, limits: dict[str, int]) -> tuple[Hold | None, Breaker | None]:
     """Why ``run`` may not start now (None: it may), and the breaker row whose half-open
     probe it would be. Call with the run's keys locked."""
-    pause = (Pause.objects.filter(Q(scope=PauseScope.QUEUE, name=run.queue) | Q(scope=PauseScope.TASK, name=run.task))
-             .order_by("scope").first())
-    if pause is not None:
-        return Hold(HoldReason.PAUSED, pause.key), None
+    if (pause := reads.pause_key(run.queue, run.task)) is not None:
+        return Hold(HoldReason.PAUSED, pause), None
     if run.queue in limits:
         if TaskRun.objects.filter(queue=run.queue, status=Status.RUNNING).count() >= limits[run.queue]:
             return Hold(HoldReason.CONCURRENCY, f"queue:{run.queue}"), None
     if run.concurrency_key and run.concurrency_limit:
-        active = TaskRun.objects.filter(concurrency_key=run.concurrency_key, status=Status.RUNNING).count()
+        active = reads.key_count(run.concurrency_key, (Status.RUNNING.value,))
         if active >= run.concurrency_limit:
             return Hold(HoldReason.CONCURRENCY, run.concurrency_key), None
     if run.rate_key and run.rate_limit:

@@ -26,6 +26,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from taskboard.conf import conf
+from taskboard.flow import reads
 from taskboard.flow.config import queue_limits
 from taskboard.flow.locks import lock_keys
 from taskboard.flow.rates import parse_rate
@@ -80,7 +81,9 @@ def release_some(reason: str, key: str, count: int, now: datetime | None = None)
     if count <= 0:
         return 0
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint when nested (release_concurrency and the others lock first): an error
+    # rolls back the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         rows = list(TaskRun.objects.held(reason, key).values_list("pk", "queue")[:count])
         if not rows:
             return 0
@@ -102,8 +105,7 @@ def running(queryset: QuerySet[TaskRun]) -> int:
 
 def free_slots(key: str, limit: int) -> int:
     """Slots of a concurrency key not taken by running or already released (queued) runs."""
-    taken = TaskRun.objects.filter(concurrency_key=key, status__in=[Status.RUNNING, Status.QUEUED]).count()
-    return limit - taken
+    return limit - reads.key_count(key, (Status.RUNNING.value, Status.QUEUED.value))
 
 
 def free_queue_slots(queue: str, limit: int) -> int:
