@@ -177,8 +177,7 @@ def sweep(now: datetime | None = None) -> int:
             breakers.refresh(name, now)
     if not TaskRun.objects.filter(status=Status.HELD).exists():
         return 0
-    keys = list(TaskRun.objects.filter(status=Status.HELD).order_by()
-                .values_list("hold_reason", "hold_key").distinct()[:SWEEP_KEYS])
+    keys = reads.held_keys(SWEEP_KEYS)
     paused = {p.key for p in Pause.objects.all()}
     limits = queue_limits()
     for reason, key in keys:
