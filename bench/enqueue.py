@@ -3,6 +3,7 @@ django-tasks-db's single enqueue and procrastinate's ``batch_defer``, on the sam
 
     .venv/bin/python -m bench.enqueue                  # SQLite + ORM broker, then PostgreSQL + Redis
     .venv/bin/python -m bench.enqueue --db postgres --rounds 5 --n 3000
+    .venv/bin/python -m bench.enqueue --pg-db my_bench --redis-url redis://127.0.0.1:6379/11   # side by side
 
 For each configuration a throwaway database is created and migrated (``bench.enqueue_settings``:
 taskboard's settings plus django-tasks-db as the ``dtdb`` backend), then one child process
@@ -12,7 +13,7 @@ running, and reports the median enqueues/s:
 - taskboard ``enqueue``: ``noop.enqueue()`` × ``--n`` in autocommit (one INSERT and one broker
   push each: an ORM-broker INSERT on SQLite, an ``RPUSH`` on Redis);
 - taskboard ``enqueue_many``: ``--total`` runs in calls of ``--batch`` items, one transaction
-  and one broker round trip per call;
+  each, then one broker round trip per 500 runs;
 - django-tasks-db ``enqueue``: its ``DatabaseBackend`` × ``--n`` (one INSERT; it has no broker);
 - procrastinate ``defer`` and ``batch_defer`` (PostgreSQL only; procrastinate supports no
   other database): ``--n`` single defers, and ``--total`` jobs in calls of ``--batch``.
@@ -48,35 +49,35 @@ CONTENDERS = ("taskboard enqueue", "taskboard enqueue_many", "django-tasks-db en
 
 # --- the parent: one throwaway database per configuration ---------------------------------------
 
-def configuration_env(db: str) -> dict[str, str]:
+def configuration_env(db: str, args: argparse.Namespace) -> dict[str, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.enqueue_settings", "TASKBOARD_DEMO": "0",
            "LOG_LEVEL": "WARNING"}
     if db == "sqlite":
         for suffix in ("", "-wal", "-shm", "-writers.lock"):
-            Path(SQLITE_PATH + suffix).unlink(missing_ok=True)
-        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=SQLITE_PATH, TASKBOARD_BROKER_URL="")
+            Path(args.sqlite_path + suffix).unlink(missing_ok=True)
+        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=args.sqlite_path, TASKBOARD_BROKER_URL="")
         return env
     import psycopg
     import redis
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_NAME}")
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_NAME}", TASKBOARD_BROKER_URL=REDIS_URL)
+        conn.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {args.pg_db}")
+    redis.Redis.from_url(args.redis_url).flushdb()
+    env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.pg_db}", TASKBOARD_BROKER_URL=args.redis_url)
     return env
 
 
-def drop(db: str) -> None:
+def drop(db: str, args: argparse.Namespace) -> None:
     if db == "postgres":
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
 
 
 def measure_configuration(db: str, args: argparse.Namespace) -> dict[str, list[float]]:
-    env = configuration_env(db)
+    env = configuration_env(db, args)
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True)
         child = subprocess.run(
@@ -86,7 +87,7 @@ def measure_configuration(db: str, args: argparse.Namespace) -> dict[str, list[f
         result: dict[str, list[float]] = json.loads(child.stdout.strip().splitlines()[-1])
         return result
     finally:
-        drop(db)
+        drop(db, args)
 
 
 def report(db: str, results: dict[str, list[float]], args: argparse.Namespace) -> None:
@@ -251,6 +252,10 @@ def main() -> None:
     parser.add_argument("--total", type=int, default=20000, help="runs per round of the bulk contenders")
     parser.add_argument("--batch", type=int, default=1000, help="items per enqueue_many/batch_defer call")
     parser.add_argument("--rounds", type=int, default=3)
+    # Other names for the throwaway database and broker (benchmarks running side by side).
+    parser.add_argument("--sqlite-path", default=SQLITE_PATH)
+    parser.add_argument("--pg-db", default=PG_NAME, help=f"PostgreSQL database to create and drop ({PG_NAME})")
+    parser.add_argument("--redis-url", default=REDIS_URL, help=f"Redis db to flush and use ({REDIS_URL})")
     parser.add_argument("--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

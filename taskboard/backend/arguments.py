@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.tasks.base import Task
+from django.utils.json import normalize_json
 
-from taskboard.backend.jsonvalues import to_json
+from taskboard.backend.jsonvalues import check_plain_json
 from taskboard.exceptions import InvalidTaskArguments
 
 # Refuse argument payloads that would bloat every row read by the dashboard.
@@ -37,30 +39,101 @@ class NonJSONArguments(InvalidTaskArguments):
         self.error = error
 
 
+class Arguments(NamedTuple):
+    """Validated arguments: as plain JSON values, and as the JSON text their columns store."""
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+    args_json: str
+    kwargs_json: str
+
+
 def validate_arguments(task: Task, args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
     """JSON-normalise the arguments and check they bind to the task's signature."""
+    checked = validated_arguments(task, args, kwargs)
+    return checked.args, checked.kwargs
+
+
+def validated_arguments(task: Task, args: Any, kwargs: Any) -> Arguments:
+    """``validate_arguments``, keeping the JSON text of each (what the row stores: an enqueue
+    would otherwise encode them twice). Plain JSON values are taken as given (the row stores
+    their text at once; ``TaskResult`` copies them); others are normalised."""
     if not isinstance(args, list | tuple):
         raise InvalidTaskArguments("args must be a list")
     if not isinstance(kwargs, dict):
         raise InvalidTaskArguments("kwargs must be an object")
+    args, kwargs = list(args), dict(kwargs)
     try:
-        (args, kwargs), encoded = to_json([list(args), dict(kwargs)], "arguments")
+        if (args or kwargs) and not check_plain_json([args, kwargs], "arguments"):
+            args, kwargs = normalize_json(args), normalize_json(kwargs)
+        # Many tasks take no positional or no keyword arguments: no encoder call for those.
+        args_json = _ENCODER.encode(args) if args else "[]"
+        kwargs_json = _ENCODER.encode(kwargs) if kwargs else "{}"
     except (TypeError, ValueError) as exc:
         raise NonJSONArguments(exc) from None
-    if len(encoded) > MAX_ARGUMENTS_BYTES:
+    size = len(args_json) + len(kwargs_json) + 4  # as the one text '[args, kwargs]'
+    if size > MAX_ARGUMENTS_BYTES:
         raise InvalidTaskArguments(
-            f"arguments are {len(encoded)} bytes of JSON, over the {MAX_ARGUMENTS_BYTES} limit"
+            f"arguments are {size} bytes of JSON, over the {MAX_ARGUMENTS_BYTES} limit"
         )
-    if any(not isinstance(key, str) for key in kwargs):
+    if kwargs and any(not isinstance(key, str) for key in kwargs):
         raise InvalidTaskArguments("kwargs keys must be strings")
-    signature = _signature(task.func)
     leading = [None] if task.takes_context else []
-    try:
-        bound = signature.bind(*leading, *args, **kwargs)
-    except TypeError as exc:
-        raise InvalidTaskArguments(f"arguments do not match {task.name}{signature}: {exc}") from None
-    _check_types(task, signature, bound)
-    return args, kwargs
+    bound = _simple_bind(task.func, leading, args, kwargs)
+    if bound is None:
+        signature = _signature(task.func)
+        try:
+            bound = signature.bind(*leading, *args, **kwargs).arguments
+        except TypeError as exc:
+            raise InvalidTaskArguments(f"arguments do not match {task.name}{signature}: {exc}") from None
+    _check_types(task, bound)
+    return Arguments(args, kwargs, args_json, kwargs_json)
+
+
+# json.dumps(value, allow_nan=False) builds an encoder per call; one does for all.
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
+def _simple_bind(func: Callable[..., Any], leading: list[Any], args: list[Any],
+                 kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``signature.bind(...).arguments`` for a function of plain parameters (no ``*args``,
+    ``**kwargs``, positional- or keyword-only ones) when the call binds; None otherwise (the
+    caller binds for real, and gets its error message). ``inspect``'s bind costs more than
+    the rest of validating a small call."""
+    simple = _simple_parameters(func)
+    if simple is None:
+        return None
+    names, required = simple
+    values = (*leading, *args)
+    positional = len(values)
+    if positional > len(names):
+        return None
+    bound: dict[str, Any] = {}  # in parameter order, as inspect's
+    for index, name in enumerate(names):
+        if index < positional:
+            if name in kwargs:
+                return None  # given twice
+            bound[name] = values[index]
+        elif name in kwargs:
+            bound[name] = kwargs[name]
+        elif index < required:
+            return None  # missing
+    if len(bound) - positional != len(kwargs):
+        return None  # a keyword that names no parameter
+    return bound
+
+
+@functools.lru_cache(maxsize=1024)
+def _simple_parameters(func: Callable[..., Any]) -> tuple[tuple[str, ...], int] | None:
+    """The names of ``func``'s parameters and how many lead without a default, if all are
+    plain (positional or keyword); None otherwise."""
+    parameters = list(_signature(func).parameters.values())
+    if any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in parameters):
+        return None
+    required = sum(1 for p in parameters if p.default is p.empty)
+    if any(p.default is p.empty for p in parameters[required:]):
+        return None
+    return tuple(p.name for p in parameters), required
 
 
 # JSON types accepted for a simple annotation. bool is an int in Python but not in JSON.
@@ -114,12 +187,12 @@ def _checked_parameters(func: Callable[..., Any]) -> dict[str, tuple[type, ...]]
     return checked
 
 
-def _check_types(task: Task, signature: inspect.Signature, bound: inspect.BoundArguments) -> None:
+def _check_types(task: Task, bound: dict[str, Any]) -> None:
     """Check arguments against simple annotations (int, float, str, bool, list, dict, X | None)."""
     checked = _checked_parameters(task.func)
     if not checked:
         return
-    for name, value in bound.arguments.items():
+    for name, value in bound.items():
         if task.takes_context and name == "context":
             continue
         accepted = checked.get(name)

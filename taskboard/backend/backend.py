@@ -10,6 +10,7 @@ import math
 import uuid
 from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -20,11 +21,11 @@ from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
 from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
-from taskboard.backend import correlation, registry
-from taskboard.backend.arguments import NonJSONArguments, validate_arguments
-from taskboard.backend.hooks import check_hook_form, check_hooks
-from taskboard.backend.loading import as_taskboard_task, resolve_task, task_of_run
-from taskboard.backend.rows import insert_one
+from taskboard.backend import correlation, plans, registry
+from taskboard.backend.arguments import Arguments, NonJSONArguments, validated_arguments
+from taskboard.backend.hooks import check_hook_form
+from taskboard.backend.loading import resolve_task, task_of_run
+from taskboard.backend.plans import Plan
 from taskboard.backend.task import TaskboardTask
 from taskboard.exceptions import InvalidTaskArguments, LimitExceeded
 from taskboard.flow.locks import lock_keys
@@ -73,14 +74,36 @@ class TaskboardBackend(BaseTaskBackend):
                 raise InvalidTask(f"{task.module_path}: {exc}") from None
             registry.register(task)
 
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self._plans: dict[int, Plan] = {}
+
+    def plan_for(self, task: Task) -> Plan:
+        """What enqueueing ``task`` (this very object) needs, validated and prepared once."""
+        plan = self._plans.get(id(task))
+        if plan is not None and plan.task is task:
+            return plan
+        if registry.get(task.module_path) is not task:
+            # The decorated task itself was validated when decorated (and .using() copies when
+            # made); a task rebuilt from a stored run (a replay) was not.
+            self.validate_task(task)
+        plan = plans.build(task, self.alias)
+        if len(self._plans) >= plans.PLANS_MAX:
+            self._plans.clear()
+        self._plans[id(task)] = plan
+        return plan
+
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        plan = self.plan_for(task)
         try:
-            run, _ = self.create_run(task, args, kwargs)
+            arguments = validated_arguments(task, args, kwargs)
         except NonJSONArguments as exc:
             # Django's contract: arguments that are not JSON raise what normalize_json
             # raises (TypeError/ValueError). Operators' paths keep the 400-able wrapper.
             raise exc.error from None
-        return self.to_result(run, task)
+        _, result = self._write(plan, arguments, plan.flow_columns(arguments), hooks=plan.checked_hooks(),
+                                correlation_id=correlation.resolve(None))
+        return result
 
     def create_run(
         self,
@@ -103,85 +126,89 @@ class TaskboardBackend(BaseTaskBackend):
         see ``backend.correlation`` (a replay keeps its original's). A replay of a batch child
         takes that child's place in its batch (``Batch.objects.replace_child``). A
         ``callback`` run (a hook or batch callback) gets no hooks of its own.
-
-        Round trips: one INSERT (in autocommit, no transaction around it) and the push; a
-        transaction only where a check must hold until the write (``on_limit="reject"``, a
-        batch join) or an idempotency race must be caught inside the caller's transaction.
         """
-
         if queue is not None or run_after is not None or priority is not None:
             # .using() validates them (an unknown queue, a priority outside -100…100).
             task = task.using(queue_name=queue, run_after=run_after, priority=priority)
-        if registry.get(task.module_path) is not task:
-            # The decorated task itself was validated when decorated (and .using() copies when
-            # made); a task rebuilt from a stored run (a replay) was not.
-            self.validate_task(task)
-        # A plain Task routed here with .using(backend=…) runs with the default options.
-        options = as_taskboard_task(task)
-        args, kwargs = validate_arguments(task, args, kwargs)
+        plan = self.plan_for(task)
+        arguments = validated_arguments(task, args, kwargs)
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
-        hooks = None if callback else options.hook_columns()
-        if hooks:
-            check_hooks(options)
+        hooks = None if callback else plan.checked_hooks()
         if replay_of is not None and correlation_id is None:
             correlation_id = replay_of.correlation_id or None
         correlation_id = correlation.resolve(correlation_id)
-        try:
-            flow = options.flow_columns(args, kwargs)
-        except KeyError as exc:
-            raise InvalidTaskArguments(f"{task.module_path}: a key template needs the argument {exc.args[0]}") from None
-
+        flow = plan.flow_columns(arguments)
         if idempotency_key is not None:
             existing = TaskRun.objects.filter(task=task.module_path,
                                               idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing, False
-
-        now = timezone.now()
-        deferred = task.run_after is not None and task.run_after > now
-        policy = options.policy
-        run = TaskRun(
-            task=task.module_path,
-            queue=task.queue_name,
-            backend=self.alias,
-            priority=task.priority,
-            status=Status.SCHEDULED if deferred else Status.QUEUED,
-            args=args,
-            kwargs=kwargs,
-            max_attempts=policy.max_attempts,
-            backoff=policy.backoff.as_dict(),
-            timeout=options.effective_timeout,
-            enqueued_at=now,
-            run_after=task.run_after,
-            # Set for the push that on_commit makes; a run whose push never happens is
-            # re-pushed by the dispatcher once this is old enough.
-            dispatched_at=None if deferred else now,
-            replay_of=replay_of,
-            idempotency_key=idempotency_key,
-            correlation_id=correlation_id,
-            hooks=hooks,
-            **flow,
-        )
-        rejecting = options.on_limit == "reject" and bool(run.concurrency_key)
-        joining = replay_of is not None and replay_of.batch_id is not None
-        guarded = idempotency_key is not None and transaction.get_connection().in_atomic_block
         try:
-            with transaction.atomic() if rejecting or joining or guarded else nullcontext():
-                if rejecting:
-                    reject_over_limit(run)
-                if joining and Batch.objects.replace_child(replay_of):  # type: ignore[arg-type]
-                    run.batch_id = replay_of.batch_id  # type: ignore[union-attr]
-                insert_run(run)
+            own, _ = self._write(plan, arguments, flow, hooks=hooks, correlation_id=correlation_id, replaces=replay_of,
+                                 idempotency_key=idempotency_key)
         except IntegrityError:
             if idempotency_key is None:
                 raise
             # A concurrent request with the same key won the race.
             return TaskRun.objects.get(task=task.module_path, idempotency_key=idempotency_key), False
-        if not deferred:
-            push_after_commit(run)
-        task_enqueued.send(type(self), task_result=self.to_result(run, task))
+        # Copies of the plan's mutable values: the caller may change its instance.
+        run = TaskRun(**{**plan.columns, "backoff": dict(plan.columns["backoff"])},
+                      **({**own, "hooks": dict(hooks)} if hooks else own))
+        if replay_of is not None:
+            run.replay_of = replay_of
+        run._state.adding = False
+        run._state.db = transaction.get_connection().alias
         return run, True
+
+    def _write(self, plan: Plan, arguments: Arguments, flow: dict[str, Any], *, hooks: dict[str, str] | None,
+               correlation_id: str, replaces: TaskRun | None = None,
+               idempotency_key: str | None = None) -> tuple[dict[str, Any], TaskResult]:
+        """INSERT the run, push it after commit, send ``task_enqueued``: the columns of the
+        run that are its own (the task's are ``plan.columns``), and its ``TaskResult``.
+
+        Round trips: the INSERT (in autocommit, no transaction around it) and the push; a
+        transaction only where a check must hold until the write (``on_limit="reject"``, a
+        batch join) or an idempotency race must be caught inside the caller's transaction.
+        """
+        task = plan.task
+        now = timezone.now()
+        deferred = task.run_after is not None and task.run_after > now
+        own: dict[str, Any] = {"id": uuid.uuid4(), "args": arguments.args, "kwargs": arguments.kwargs,
+                               "enqueued_at": now}
+        if deferred:
+            own["status"] = Status.SCHEDULED  # (queued is the column's default)
+        else:
+            # Set for the push that on_commit makes; a run whose push never happens is
+            # re-pushed by the dispatcher once this is old enough.
+            own["dispatched_at"] = now
+        if task.run_after is not None:
+            own["run_after"] = task.run_after
+        if correlation_id:
+            own["correlation_id"] = correlation_id
+        if hooks:
+            own["hooks"] = hooks
+        if replaces is not None:
+            own["replay_of_id"] = replaces.pk
+        if idempotency_key is not None:
+            own["idempotency_key"] = idempotency_key
+        own.update(flow)
+        texts = {"args": arguments.args_json, "kwargs": arguments.kwargs_json}
+        rejecting = plan.rejecting and bool(flow.get("concurrency_key"))
+        joining = replaces is not None and replaces.batch_id is not None
+        guarded = idempotency_key is not None and transaction.get_connection().in_atomic_block
+        with transaction.atomic() if rejecting or joining or guarded else nullcontext():
+            if rejecting:
+                reject_over_limit(flow["concurrency_key"], flow.get("concurrency_limit") or 0)
+            if joining and Batch.objects.replace_child(replaces):  # type: ignore[arg-type]
+                own["batch_id"] = replaces.batch_id  # type: ignore[union-attr]
+            plan.insert(own, texts)
+        priority_mix.note((task.priority,))  # this process's claims must see it at once
+        if not deferred:
+            transaction.on_commit(partial(push.push, own["id"], task.queue_name), robust=True)
+        result = self.ready_result(task, own["id"], arguments.args, arguments.kwargs, now)
+        task_enqueued.send(type(self), task_result=result)
+        return own, result
 
     def get_result(self, result_id: str) -> TaskResult:
         try:
@@ -235,27 +262,16 @@ class TaskboardBackend(BaseTaskBackend):
         return result
 
 
-def reject_over_limit(run: TaskRun) -> None:
+def reject_over_limit(key: str, limit: int) -> None:
     """``on_limit="reject"``: LimitExceeded when the key already has its limit of open runs.
     Counted under the key's lock (PostgreSQL; SQLite's write transaction is exclusive), so
     two concurrent enqueues cannot both take the last place."""
-    lock_keys([f"concurrency:{run.concurrency_key}"])
-    limit = run.concurrency_limit or 0
-    if TaskRun.objects.filter(concurrency_key=run.concurrency_key, status__in=OPEN).count() >= limit:
-        raise LimitExceeded(run.concurrency_key, limit)
-
-
-def insert_run(run: TaskRun) -> None:
-    """INSERT the new run's row with the memoised statement of ``models.sql`` (``save()``
-    compiles its SQL anew on every call), leaving the instance as ``save()`` would."""
-    insert_one(run)
-    run._state.adding = False
-    run._state.db = transaction.get_connection().alias
-    priority_mix.note((run.priority,))
+    lock_keys([f"concurrency:{key}"])
+    if TaskRun.objects.filter(concurrency_key=key, status__in=OPEN).count() >= limit:
+        raise LimitExceeded(key, limit)
 
 
 def push_after_commit(run: TaskRun) -> None:
     """Send a queued run's id to its broker once the caller's transaction commits; a push
     that never happens is repeated by the clock (``dispatched_at`` grows old)."""
-    run_id, queue = run.pk, run.queue
-    transaction.on_commit(lambda: push.push(run_id, queue), robust=True)
+    transaction.on_commit(partial(push.push, run.pk, run.queue), robust=True)

@@ -3,11 +3,11 @@
 Every item is validated first, by the same rules as a single enqueue (arguments JSON, bound
 to the signature, typed; flow-control keys resolved per item): one bad item raises
 ``InvalidItem`` naming its index and nothing is written. Then one transaction writes the rows
-with multi-row INSERTs, ``CHUNK`` rows per statement, and — for a new batch — the ``Batch``
-row, or for an existing one the conditional UPDATE that adds the children (refused once the
-batch has finished). After the commit each chunk is pushed with one broker round trip (one
-multi-row INSERT into the ORM broker's table, one ``RPUSH`` of many messages on Redis); a
-rollback around the call discards rows and pushes alike.
+with one statement (``bulk_rows``: ``COPY`` on PostgreSQL, ``executemany`` on SQLite) and — for
+a new batch — the ``Batch`` row, or for an existing one the conditional UPDATE that adds the
+children (refused once the batch has finished). After the commit each ``CHUNK`` of runs is
+pushed with one broker round trip (one multi-row INSERT into the ORM broker's table, one
+``RPUSH`` of many messages on Redis); a rollback around the call discards rows and pushes alike.
 
 ``on_limit="reject"`` is honoured for the whole call: under the keys' locks (the same as a
 single enqueue's), a key whose open runs plus this call's runs would exceed its limit refuses
@@ -17,6 +17,7 @@ Idempotency keys and ``run_after`` are for single enqueues.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,24 +27,26 @@ from typing import Any
 from django.db import transaction
 from django.tasks.base import Task
 from django.tasks.exceptions import InvalidTask
-from django.tasks.signals import task_enqueued
+from django.tasks.signals import log_task_enqueued, task_enqueued
 from django.utils import timezone
 
 from taskboard.backend import correlation
-from taskboard.backend.arguments import validate_arguments
+from taskboard.backend.arguments import Arguments, validated_arguments
 from taskboard.backend.backend import TaskboardBackend
-from taskboard.backend.hooks import callback_task, check_hooks
-from taskboard.backend.loading import as_taskboard_task
-from taskboard.backend.rows import RunRows
+from taskboard.backend.bulk_rows import RunRows, new_run_ids
+from taskboard.backend.hooks import callback_task
+from taskboard.backend.plans import Plan
 from taskboard.exceptions import InvalidTaskArguments, LimitExceeded, OperationError
 from taskboard.flow.locks import lock_keys
-from taskboard.models import OPEN, Batch, Status, TaskRun, priority_mix
+from taskboard.models import OPEN, Batch, Status, TaskRun
 from taskboard.models.batches import BatchClosed
 from taskboard.transport import push
 
 # Run ids per broker push (one round trip each).
 CHUNK = 500
 NAME_MAX = 200
+_ITEM_KEYS = frozenset(("args", "kwargs"))
+_NO_FLOW: dict[str, Any] = {}  # the flow columns of a task without flow control (read only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +121,9 @@ def enqueue_many(task: Task, items: Iterable[Call | Mapping[str, Any]], *, queue
     backend = task.get_backend()
     if not isinstance(backend, TaskboardBackend):
         raise InvalidTask(f"{task.module_path} does not use the taskboard backend")
-    backend.validate_task(task)
-    options = as_taskboard_task(task)
-    calls = [_validated(task, options, index, item) for index, item in enumerate(items)]
-    hooks = options.hook_columns()
-    if hooks:
-        check_hooks(options)
+    plan = backend.plan_for(task)  # validated, and its columns worked out, once per task
+    calls = [_validated(task, plan, index, item) for index, item in enumerate(items)]
+    hooks = plan.checked_hooks()
     spec = _batch_spec(batch)
     existing = _existing_batch(batch) if spec is None and batch is not None else None
     if spec is not None and not calls:
@@ -136,14 +136,13 @@ def enqueue_many(task: Task, items: Iterable[Call | Mapping[str, Any]], *, queue
     run_correlation = correlation.resolve(given, batch_correlation) or (str(batch_id) if spec else "")
 
     now = timezone.now()
-    policy = options.policy
-    rows = RunRows({"task": task.module_path, "queue": task.queue_name, "backend": backend.alias,
-                    "priority": task.priority, "status": Status.QUEUED, "max_attempts": policy.max_attempts,
-                    "backoff": policy.backoff.as_dict(), "timeout": options.effective_timeout,
-                    "enqueued_at": now, "dispatched_at": now, "hooks": hooks, "correlation_id": run_correlation})
-    ids = [rows.add(args, kwargs, flow) for args, kwargs, flow in calls]
+    rows = RunRows({**plan.columns, "status": Status.QUEUED, "enqueued_at": now, "dispatched_at": now,
+                    "hooks": hooks, "correlation_id": run_correlation})
+    ids = new_run_ids(len(calls))
+    for run_id, (arguments, flow) in zip(ids, calls, strict=True):
+        rows.add(run_id, arguments, flow)
     with transaction.atomic():
-        if options.on_limit == "reject":
+        if plan.rejecting:
             _reject_over_limit(calls)
         new_batch = None
         if spec is not None:
@@ -157,25 +156,38 @@ def enqueue_many(task: Task, items: Iterable[Call | Mapping[str, Any]], *, queue
                 raise OperationError(str(exc)) from None
         target = new_batch or existing
         if target is not None:
-            rows.set_shared("batch", target.pk)
+            rows.set_shared("batch_id", target.pk)
         rows.insert()
-        priority_mix.note((task.priority,))
         queue = task.queue_name
         for start in range(0, len(ids), CHUNK):
             transaction.on_commit(partial(push.push_many, ids[start:start + CHUNK], queue), robust=True)
-    if task_enqueued.has_listeners(type(backend)):
-        for run_id, (args, kwargs, _) in zip(ids, calls, strict=True):
-            task_enqueued.send(type(backend), task_result=backend.ready_result(task, run_id, args, kwargs, now))
-    return Enqueued(ids=[str(run_id) for run_id in ids], batch=target)
+    if _enqueued_observed(type(backend)):
+        for run_id, (arguments, _) in zip(ids, calls, strict=True):
+            task_enqueued.send(type(backend), task_result=backend.ready_result(
+                task, run_id, arguments.args, arguments.kwargs, now))
+    return Enqueued(ids=ids, batch=target)
 
 
-def _validated(task: Task, options: Any, index: int, item: Any) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
-    """``(args, kwargs, flow columns)`` of item ``index``; ``InvalidItem`` saying what is wrong."""
+def _enqueued_observed(sender: type) -> bool:
+    """Whether sending ``task_enqueued`` for each run would do anything. Django's own receiver
+    only writes a DEBUG line to the ``django.tasks`` logger: with no other receiver and that
+    level off, building a ``TaskResult`` per run for it was a fifth of an ``enqueue_many``."""
+    try:
+        sync, asynchronous = task_enqueued._live_receivers(sender)
+    except (AttributeError, TypeError, ValueError):  # another Django: send, as the contract says
+        return True
+    if asynchronous or any(receiver is not log_task_enqueued for receiver in sync):
+        return True
+    return bool(sync) and logging.getLogger("django.tasks").isEnabledFor(logging.DEBUG)
+
+
+def _validated(task: Task, plan: Plan, index: int, item: Any) -> tuple[Arguments, dict[str, Any]]:
+    """``(arguments, flow columns)`` of item ``index``; ``InvalidItem`` saying what is wrong."""
     if isinstance(item, Call):
         args, kwargs = list(item.args), dict(item.kwargs)
-    elif isinstance(item, Mapping):
-        unknown = sorted(str(key) for key in item if key not in ("args", "kwargs"))
-        if unknown:
+    elif type(item) is dict or isinstance(item, Mapping):  # (an ABC's isinstance is slow)
+        if len(item) > 2 or not _ITEM_KEYS.issuperset(item):
+            unknown = sorted(str(key) for key in item if key not in _ITEM_KEYS)
             raise InvalidItem(index, f"unknown field {unknown[0]!r}; an item has only 'args' and 'kwargs'")
         given_args, given_kwargs = item.get("args"), item.get("kwargs")
         args = [] if given_args is None else given_args
@@ -184,13 +196,13 @@ def _validated(task: Task, options: Any, index: int, item: Any) -> tuple[list[An
         raise InvalidItem(index, "an item is {'args'?: [...], 'kwargs'?: {...}} or taskboard.bulk.call(...), "
                                  f"not {type(item).__name__}")
     try:
-        args, kwargs = validate_arguments(task, args, kwargs)
-        flow = options.flow_columns(args, kwargs)
+        arguments = validated_arguments(task, args, kwargs)
+        flow = plan.options.flow_columns(arguments.args, arguments.kwargs) if plan.flow else _NO_FLOW
     except InvalidTask as exc:
         raise InvalidItem(index, str(exc)) from None
     except KeyError as exc:
         raise InvalidItem(index, f"a key template needs the argument {exc.args[0]}") from None
-    return args, kwargs, flow
+    return arguments, flow
 
 
 def _batch_spec(batch: BatchArg) -> BatchSpec | None:
@@ -231,11 +243,11 @@ def _existing_batch(batch: BatchArg) -> Batch:
     return found
 
 
-def _reject_over_limit(calls: list[tuple[list[Any], dict[str, Any], dict[str, Any]]]) -> None:
+def _reject_over_limit(calls: list[tuple[Arguments, dict[str, Any]]]) -> None:
     """``on_limit="reject"`` for a whole call, under the keys' locks."""
     by_key: dict[str, list[int]] = {}
     limits: dict[str, int] = {}
-    for index, (_, _, flow) in enumerate(calls):
+    for index, (_, flow) in enumerate(calls):
         key = flow.get("concurrency_key")
         if key:
             by_key.setdefault(key, []).append(index)

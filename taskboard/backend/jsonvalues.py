@@ -26,20 +26,44 @@ def check_json_value(value: Any, field: str) -> None:
     lone surrogates (``"\\ud800"``); and nesting deeper than MAX_JSON_DEPTH is refused before
     any recursive code sees it. Iterative, so the check itself cannot recurse too deep.
     """
+    check_plain_json(value, field)
+
+
+# Values ``normalize_json`` returns as they are (exact types: a subclass may serialise otherwise).
+_PLAIN_SCALARS = frozenset((int, float, bool, type(None)))
+
+
+def check_plain_json(value: Any, field: str) -> bool:
+    """``check_json_value``, answering whether ``value`` is plain JSON already: dicts with text
+    keys, lists, text, numbers, booleans and None, which ``normalize_json`` would only copy."""
+    plain = True
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise UnsafeJSON(f"{field} is nested more than {MAX_JSON_DEPTH} levels deep")
-        if isinstance(item, str):
-            _check_text(item, field)
-        elif isinstance(item, dict):
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() or "\x00" in item:  # ASCII text holds no surrogate
+                _check_text(item, field)
+        elif kind is dict or isinstance(item, dict):
+            plain = plain and kind is dict
             for key, child in item.items():
                 if isinstance(key, str):
-                    _check_text(key, field)
+                    if not key.isascii() or "\x00" in key:
+                        _check_text(key, field)
+                    plain = plain and type(key) is str
+                else:
+                    plain = False
                 stack.append((child, depth + 1))
-        elif isinstance(item, list | tuple):
+        elif kind is list or isinstance(item, list | tuple):
+            plain = plain and kind is list
             stack.extend((child, depth + 1) for child in item)
+        elif kind not in _PLAIN_SCALARS:
+            plain = False
+            if isinstance(item, str):
+                _check_text(item, field)
+    return plain
 
 
 def _check_text(text: str, field: str) -> None:
