@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import databases
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-dash.sqlite3"
 PG_NAME = "taskboard_bench_dash"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 def db_env(db: str) -> dict[str, str]:
@@ -48,15 +49,7 @@ def seed_fresh_database(db: str, env: dict[str, str], sqlite_path: str, pg_name:
                         attempts: int) -> None:
     """A new database (the SQLite file or the PostgreSQL database dropped first), migrated and
     seeded by ``bench.seed`` in subprocesses with ``env``; also used by ``bench.alerts``."""
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(sqlite_path + suffix).unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {pg_name}")
+    databases.fresh(db, sqlite_path, pg_name)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     print(f"[{db}] seeding {runs:,} runs / {attempts:,} attempts …", flush=True)
     subprocess.run([sys.executable, "-m", "bench.seed", "--runs", str(runs), "--attempts", str(attempts)],

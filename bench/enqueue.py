@@ -37,9 +37,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from bench import databases
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-enqueue.sqlite3"
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_NAME = "taskboard_bench_enqueue"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -52,28 +53,18 @@ CONTENDERS = ("taskboard enqueue", "taskboard enqueue_many", "django-tasks-db en
 def configuration_env(db: str, args: argparse.Namespace) -> dict[str, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.enqueue_settings", "TASKBOARD_DEMO": "0",
            "LOG_LEVEL": "WARNING"}
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-writers.lock"):
-            Path(args.sqlite_path + suffix).unlink(missing_ok=True)
-        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=args.sqlite_path, TASKBOARD_BROKER_URL="")
-        return env
-    import psycopg
-    import redis
+    env.update(databases.fresh(db, args.sqlite_path, args.pg_db), TASKBOARD_BROKER_URL="")
+    if db == "postgres":
+        import redis
 
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {args.pg_db}")
-    redis.Redis.from_url(args.redis_url).flushdb()
-    env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.pg_db}", TASKBOARD_BROKER_URL=args.redis_url)
+        redis.Redis.from_url(args.redis_url).flushdb()
+        env.update(TASKBOARD_BROKER_URL=args.redis_url)
     return env
 
 
 def drop(db: str, args: argparse.Namespace) -> None:
     if db == "postgres":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
+        databases.drop_postgres(args.pg_db)
 
 
 def measure_configuration(db: str, args: argparse.Namespace) -> dict[str, list[float]]:

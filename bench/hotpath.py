@@ -27,8 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench import databases
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
 def child(db: str, n: int, rounds: int) -> None:
@@ -97,21 +98,13 @@ def main() -> None:
         return
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskboard.settings", "TASKBOARD_DEMO": "0",
            "LOG_LEVEL": "WARNING"}
+    env.update(databases.fresh(args.db, "/tmp/taskboard-bench-hotpath.sqlite3", args.pg_db),
+               TASKBOARD_BROKER_URL="", TASKBOARD_PROCESS="worker")
     if args.db == "postgres":
-        import psycopg
         import redis
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {args.pg_db} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {args.pg_db}")
         redis.Redis.from_url(args.redis_url).flushdb()
-        env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.pg_db}",
-                   TASKBOARD_BROKER_URL=args.redis_url, TASKBOARD_PROCESS="worker")
-    else:
-        path = "/tmp/taskboard-bench-hotpath.sqlite3"
-        for suffix in ("", "-wal", "-shm", "-writers.lock"):
-            Path(path + suffix).unlink(missing_ok=True)
-        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=path, TASKBOARD_BROKER_URL="", TASKBOARD_PROCESS="worker")
+        env.update(TASKBOARD_BROKER_URL=args.redis_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     load = os.getloadavg()[0]
     out = subprocess.run([sys.executable, "-m", "bench.hotpath", "--child", "--db", args.db, "--n", str(args.n),

@@ -26,6 +26,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench import databases
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-schedules.sqlite3"
 PG_NAME = "taskboard_bench_schedules"
@@ -34,19 +36,12 @@ PG_NAME = "taskboard_bench_schedules"
 def db_env(db: str, redis_url: str) -> dict[str, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskboard.settings", "TASKBOARD_DEMO": "0",
            "TASKBOARD_RETENTION_DAYS": "0", "TASKBOARD_BROKER_URL": ""}
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-writers.lock"):
-            Path(SQLITE_PATH + suffix).unlink(missing_ok=True)
-        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=SQLITE_PATH)
-        return env
-    import psycopg
-    import redis
+    env.update(databases.fresh(db, SQLITE_PATH, PG_NAME))
+    if db == "postgres":
+        import redis
 
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_NAME}")
-    redis.Redis.from_url(redis_url).flushdb()
-    env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_NAME}", TASKBOARD_BROKER_URL=redis_url)
+        redis.Redis.from_url(redis_url).flushdb()
+        env.update(TASKBOARD_BROKER_URL=redis_url)
     return env
 
 

@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench import databases
+
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_PATH = "/tmp/taskboard-bench-webhooks.sqlite3"
 PG_NAME = "taskboard_bench_webhooks"
@@ -79,17 +81,9 @@ class Receiver:
 def db_env(db: str) -> dict[str, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskboard.settings", "TASKBOARD_DEMO": "0",
            "TASKBOARD_ALERTS": '{"enabled": false}', "TASKBOARD_BROKER_URL": ""}
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(SQLITE_PATH + suffix).unlink(missing_ok=True)
-        env.update(DATABASE_URL="", TASKBOARD_SQLITE_PATH=SQLITE_PATH)
-    else:
-        import psycopg
-
-        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
-        env.update(DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{PG_NAME}", TASKBOARD_BROKER_URL=REDIS)
+    env.update(databases.fresh(db, SQLITE_PATH, PG_NAME))
+    if db == "postgres":
+        env.update(TASKBOARD_BROKER_URL=REDIS)
     return env
 
 
