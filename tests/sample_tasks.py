@@ -117,6 +117,12 @@ def one_per_account(account: int, path: str = "") -> int:
     return account
 
 
+@task(concurrency_limit=1, concurrency_key="account:{account}", max_attempts=1)
+def fail_per_account(account: int) -> None:
+    """Shares ``one_per_account``'s keys; fails at once (dead-lettered: one attempt)."""
+    raise ValueError(f"account {account} failed")
+
+
 @task(concurrency_limit=2, concurrency_key="tenant:{tenant}", on_limit="reject")
 def reject_over_two(tenant: str) -> str:
     return tenant

@@ -31,7 +31,7 @@ from taskboard.execution.interrupt import AttemptControl, LeaseLost, kind_of_int
 from taskboard.execution.monitor import get_monitor
 from taskboard.execution.outbox import Pending, get_outbox, settle, statements_of
 from taskboard.execution.recording import Failure, build_attempt, json_result, send_finished
-from taskboard.flow import admission, release
+from taskboard.flow import admission, handoff
 from taskboard.flow.release import after_finish, needs_release
 from taskboard.models import Outcome, Status, TaskAttempt, TaskRun
 from taskboard.models import sql as rowsql
@@ -48,24 +48,31 @@ HANDOFF_MAX = 20
 def execute(run_id: str) -> None:
     """Run one attempt of a run, if it is still claimable. Never raises for task errors.
 
-    In a cluster worker, a run that held a concurrency slot hands the slot on: when its
-    outcome released a held run of the same queue, this process claims and runs that one
-    next, at once, instead of waiting for the broker to deliver its message (the ORM broker
-    polls). A bounded number in a row, so one message cannot keep a worker forever.
+    In a cluster worker, a run that held a concurrency slot hands the slot on: the release
+    after its outcome claims the key's next held run for this process (``flow.handoff``), or
+    releases one of the same queue, and this process runs that one next, at once, instead of
+    waiting for the broker to deliver its message (the ORM broker polls). A bounded number in
+    a row, so one message cannot keep a worker forever; the last one hands nothing on.
     """
     in_cluster = transport_cluster.delivered_by_cluster(run_id)
-    current = run_id
-    for _ in range(HANDOFF_MAX if in_cluster else 1):
-        # A handed-on run came with no message of its own: its outcome is not deferred.
-        handed = _execute_message(current, defer_success=in_cluster and current == run_id, hand_on=in_cluster)
+    rounds = HANDOFF_MAX if in_cluster else 1
+    # A handed-on run came with no message of its own: its outcome is not deferred.
+    handed = _execute_message(run_id, defer_success=in_cluster, hand_on=in_cluster and rounds > 1)
+    for left in range(rounds - 2, -1, -1):
         if handed is None:
             return
-        current = handed
+        hand_on = left > 0
+        if isinstance(handed, TaskRun):
+            handed = _execute_run(handed, defer_success=False, hand_on=hand_on)
+        else:
+            handed = _execute_message(handed, defer_success=False, hand_on=hand_on)
 
 
-def _execute_message(run_id: str, *, defer_success: bool, hand_on: bool) -> str | None:
-    """One claim and attempt; with ``hand_on``, returns a run its outcome released (same
-    queue) for this process to start next."""
+Handed = TaskRun | str | None
+
+
+def _execute_message(run_id: str, *, defer_success: bool, hand_on: bool) -> Handed:
+    """One claim and attempt; with ``hand_on``, returns what its outcome handed on."""
     outbox = get_outbox()
     waiting = outbox.take()
     try:
@@ -81,6 +88,13 @@ def _execute_message(run_id: str, *, defer_success: bool, hand_on: bool) -> str 
     if run is None:
         logger.debug("message dropped: nothing claimable", run_id=str(run_id))
         return None
+    return _execute_run(run, defer_success=defer_success, hand_on=hand_on)
+
+
+def _execute_run(run: TaskRun, *, defer_success: bool, hand_on: bool) -> Handed:
+    """The attempt of a run this process claimed; with ``hand_on``, returns the run its
+    outcome claimed for this process (``flow.handoff``), else the id of a run it released
+    into the same queue, else None."""
     number = run.attempts
     with structlog.contextvars.bound_contextvars(run_id=str(run.pk), task=run.task, attempt=number,
                                                  correlation_id=run.correlation_id or str(run.pk)):
@@ -93,9 +107,18 @@ def _execute_message(run_id: str, *, defer_success: bool, hand_on: bool) -> str 
             _execute_claimed(run, number, defer=defer_success and conf.OUTCOME_BATCH_SECONDS > 0
                              and not holds_slot and not run.has_effects)
             return None
-        with release.handing_off() as released:
-            _execute_claimed(run, number)
-    return next((str(pk) for pk, queue in released if queue == run.queue), None)
+        with handoff.handing_off(process_identity(), conf.LEASE_SECONDS, run.queue) as handed:
+            try:
+                _execute_claimed(run, number)
+            except Exception:
+                if handed.claimed is None:
+                    raise
+                # Only a signal receiver can raise after the outcome committed; the run it
+                # handed on is this process's already: start it, not leave it to its lease.
+                logger.exception("error after the outcome; starting the run it handed on")
+    if handed.claimed is not None:
+        return handed.claimed
+    return next((str(pk) for pk, queue in handed.released if queue == run.queue), None)
 
 
 def _claim(run_id: str, riders: list[rowsql.Statement]) -> tuple[TaskRun | None, list[int]]:

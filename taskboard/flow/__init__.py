@@ -4,7 +4,8 @@ decided against rows, so they hold with any number of worker hosts.
 Modules: ``config`` (breaker and queue-limit settings, validated), ``keys`` (key templates),
 ``rates`` and ``circuit`` (pure: the rate window and the breaker state machine), ``locks``
 (per-key serialisation), ``admission`` (claim or hold), ``release`` (held → queued),
-``breakers`` and ``pauses`` (persisted state and the verbs operations call), ``status`` (read
+``handoff`` (a finishing worker claims the next held run of its key), ``breakers`` and
+``pauses`` (persisted state and the verbs operations call), ``status`` (read
 functions for the surface). Imports ``models``, ``conf``, ``exceptions`` and ``transport``
 (to push released runs); imported by ``backend``, ``execution``, ``service``, ``operations``
 and ``readmodels``.
@@ -49,6 +50,12 @@ runs held behind a few keys does a handful of indexed queries per second. A rele
 key as admission does, so a hold committed concurrently is seen by the release or the hold saw
 the freed slot. Released runs are admitted again when claimed (never over-admission; at worst a
 re-hold). A queued run of a full key is not held at enqueue: it is held at its claim.
+
+Slot hand-off (``handoff``): a cluster worker whose run freed a concurrency slot claims the
+key's next held run for itself inside the release transaction (``held`` → ``running``, under the
+key's lock, after counting the key's running and queued runs) when that run needs no other check
+(no rate key, no breaker, not paused, the worker's queue, no queue limit), and runs it next: the
+slot's idle time is one transaction instead of a push, a message and a second admission.
 
 Circuit breakers (``circuit``): failure rate over a time window with a minimum number of calls;
 only retryable, timeout and lost outcomes are failures — a permanent error means the dependency

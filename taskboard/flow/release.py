@@ -9,14 +9,13 @@ committed by a concurrent admission is either seen here or sees the freed slot: 
 is stranded waiting for a slot that is already free.
 
 Released runs still go through admission when claimed: releasing too many costs a hold
-again, never an over-admission.
+again, never an over-admission. The exception is the run a finishing cluster worker claims for
+itself in the release transaction (``flow.handoff``), admitted there under the key's lock.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from taskboard.conf import conf
-from taskboard.flow import reads
+from taskboard.flow import handoff, reads
 from taskboard.flow.config import queue_limits
 from taskboard.flow.locks import lock_keys
 from taskboard.flow.rates import parse_rate
@@ -43,28 +42,9 @@ def batch_size() -> int:
     return int(conf.DISPATCH_BATCH)
 
 
-_collecting = threading.local()
-
-
-@contextmanager
-def handing_off() -> Iterator[list[tuple[Any, str]]]:
-    """Collect the runs this thread releases inside the block as ``(pk, queue)``: a worker
-    that just freed a slot may start the run it released itself (see the runner) instead of
-    leaving it to the broker's delivery latency. They are pushed all the same, so a worker
-    that dies first loses nothing; the spare message finds the run taken and is dropped."""
-    rows: list[tuple[Any, str]] = []
-    previous = getattr(_collecting, "rows", None)
-    _collecting.rows = rows
-    try:
-        yield rows
-    finally:
-        _collecting.rows = previous
-
-
 def _push_after_commit(rows: Sequence[tuple[Any, str]]) -> None:
-    collector = getattr(_collecting, "rows", None)
-    if collector is not None:
-        collector.extend(rows)
+    if (collector := handoff.collecting()) is not None:
+        collector.released.extend(rows)
     by_queue: dict[str, list[Any]] = {}
     for pk, queue in rows:
         by_queue.setdefault(queue, []).append(pk)
@@ -116,7 +96,10 @@ def free_queue_slots(queue: str, limit: int) -> int:
 def release_concurrency(key: str, limit: int) -> int:
     with transaction.atomic():
         lock_keys([f"concurrency:{key}"])
-        return release_some(HoldReason.CONCURRENCY, key, free_slots(key, limit))
+        free = free_slots(key, limit)
+        # A worker that will run what it frees takes the first run itself (flow.handoff).
+        claimed = free > 0 and handoff.claim_held(key, limit - free)
+        return release_some(HoldReason.CONCURRENCY, key, free - claimed) + claimed
 
 
 def release_queue(queue: str, limit: int) -> int:

@@ -222,11 +222,11 @@ def claim_sql(model: type[models.Model]) -> str:
     """Start a queued run's next attempt: UPDATE … RETURNING (PostgreSQL, SQLite >= 3.35)
     claims and reads the row in one statement, without the query compiler."""
     q = connection.ops.quote_name
-    return (f"{_claim_update(model)} WHERE {q('id')} = %s AND {guard(q('status'))} "
+    return (f"{claim_update(model)} WHERE {q('id')} = %s AND {guard(q('status'))} "
             f"RETURNING {returning_columns(model)}")
 
 
-def _claim_update(model: type[models.Model]) -> str:
+def claim_update(model: type[models.Model]) -> str:
     """``UPDATE … SET`` of a claim: six parameters (status, now ×3, lease end, worker)."""
     q = connection.ops.quote_name
     return (f"UPDATE {q(model._meta.db_table)} SET {q('status')} = %s, {q('attempts')} = {q('attempts')} + 1, "
@@ -275,7 +275,7 @@ def plain_claim_sql(model: type[models.Model], pause_table: str, limited_queues:
         target = f"COALESCE(({best}), %s)"
     limited = (f" AND {q('queue')} NOT IN ({', '.join(['%s'] * limited_queues)})" if limited_queues else "")
     return (
-        f"{_claim_update(model)} "
+        f"{claim_update(model)} "
         f"WHERE {q('id')} = {target} AND {guard(q('status'))} AND {plain}{limited} "
         f"AND NOT EXISTS (SELECT 1 FROM {q(pause_table)} p WHERE "
         f"(p.{q('scope')} = 'queue' AND p.{q('name')} = {table}.{q('queue')}) OR "
