@@ -11,7 +11,11 @@ does. Per request, for both contenders:
 - **SQL statements** sent through Django's cursors (BEGIN/COMMIT are not among them);
 - **CPU ms**: ``time.process_time`` over ``--requests`` requests, best of 3 loops, no profiler;
 - for taskboard, the calls and CPU ms inside ``operations.enqueue`` (the run, its audit event,
-  the commit and the push): the rest is the request path around it.
+  the commit and the push): the rest is the request path around it;
+- on PostgreSQL on this host, the CPU of the connection's server process (from ``/proc``);
+- then (``--threads``, 8) that many threads of this process sending requests back to back,
+  as the threads of one gunicorn worker do: req/s and CPU per request, where the GIL and
+  SQLite's write lock are shared (2 × 5 s per contender, interleaved).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bench.api_http import ENQUEUE_BODY, ROOT, env_for, prepare
@@ -85,6 +90,22 @@ def counting_statements() -> Iterator[list[int]]:
         yield count
 
 
+def database_cpu() -> float | None:
+    """PostgreSQL on this host: CPU seconds of this connection's server process so far (from
+    ``/proc``); else None."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # the server is on another host
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(path: str, headers: dict[str, str], requests: int, inside: Inside | None) -> dict[str, Any]:
     from django.core.wsgi import get_wsgi_application
 
@@ -117,23 +138,65 @@ def measure(path: str, headers: dict[str, str], requests: int, inside: Inside | 
             one()
         row["enqueue_calls"] = round(calls_of(inside.profile) / PROFILED)
         inside.profile = None
-    cpu, enqueue_cpu = [], []
+    cpu, enqueue_cpu, db_cpu = [], [], []
     for _ in range(3):
         if inside is not None:
             inside.cpu = 0.0
+        db_began = database_cpu()
         began = time.process_time()
         for _ in range(requests):
             one()
         cpu.append((time.process_time() - began) / requests * 1000)
+        if db_began is not None:
+            db_cpu.append((database_cpu() - db_began) / requests * 1000)  # type: ignore[operator]
         if inside is not None:
             enqueue_cpu.append(inside.cpu / requests * 1000)
     row["cpu_ms"] = round(min(cpu), 3)
+    if db_cpu:
+        row["db_cpu_ms"] = round(min(db_cpu), 3)
     if enqueue_cpu:
         row["enqueue_cpu_ms"] = round(min(enqueue_cpu), 3)
     return row
 
 
-def child(token: str, requests: int) -> None:
+def threaded(path: str, headers: dict[str, str], threads: int, seconds: float) -> dict[str, Any]:
+    """``threads`` threads of this process sending the request back to back for ``seconds``,
+    as the threads of one gunicorn worker do (the GIL and the write lock shared): req/s and
+    CPU ms per request (all threads')."""
+    import threading
+
+    from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    app = get_wsgi_application()
+    done: list[int] = []
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if not status.startswith("20"):
+            raise RuntimeError(f"POST {path} answered {status}")
+        return lambda data: None
+
+    def client(until: float) -> None:
+        count = 0
+        while time.monotonic() < until:
+            body = app(environ(path, headers), start_response)
+            b"".join(body)
+            body.close()
+            count += 1
+        done.append(count)
+        connections.close_all()
+
+    workers = [threading.Thread(target=client, args=(time.monotonic() + seconds,)) for _ in range(threads)]
+    began, cpu = time.monotonic(), time.process_time()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    total, wall, cpu = sum(done), time.monotonic() - began, time.process_time() - cpu
+    return {"rps": round(total / wall), "cpu_ms": round(cpu / total * 1000, 3)}
+
+
+def child(token: str, requests: int, threads: int) -> None:
     """Runs in a fresh interpreter whose environment names the database."""
     import django
 
@@ -142,8 +205,14 @@ def child(token: str, requests: int) -> None:
 
     inside = Inside(operations.enqueue)
     operations.enqueue = inside  # the API view looks it up per call
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     rows = {"bare": measure("/bare/rows/", {}, requests, None),
-            "taskboard": measure("/api/runs/", {"HTTP_AUTHORIZATION": f"Bearer {token}"}, requests, inside)}
+            "taskboard": measure("/api/runs/", auth, requests, inside)}
+    if threads:
+        operations.enqueue = inside.verb
+        for _ in range(2):  # interleaved, as the load moves
+            for name, path, headers in (("bare", "/bare/rows/", {}), ("taskboard", "/api/runs/", auth)):
+                rows[name].setdefault("threaded", []).append(threaded(path, headers, threads, 5.0))
     print(json.dumps(rows))
 
 
@@ -155,24 +224,30 @@ def main() -> None:
     parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--pg-db", default="taskboard_bench_cost", help="dropped and created")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="flushed")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="then this many threads in one process, 2 x 5 s per contender (0: skip)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.requests)
+        child(args.child, args.requests, args.threads)
         return
     print(f"load average {os.getloadavg()[0]:.1f}; per request:")
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         env = env_for(args, db)
         token = prepare(args, db, env)
         out = subprocess.run([sys.executable, "-m", "bench.api_cost", "--child", token,
-                              "--requests", str(args.requests)],
+                              "--requests", str(args.requests), "--threads", str(args.threads)],
                              cwd=ROOT, env=env, check=True, capture_output=True, text=True)
         rows = json.loads(out.stdout.strip().splitlines()[-1])
         for name, row in rows.items():
             extra = (f"  (inside operations.enqueue: {row['enqueue_calls']} calls, {row['enqueue_cpu_ms']} ms)"
                      if "enqueue_calls" in row else "")
+            server = f"  (PostgreSQL server: {row['db_cpu_ms']:.3f} ms)" if "db_cpu_ms" in row else ""
             print(f"  {db:<8} {name:<9} {row['calls']:>5} Python calls  {row['statements']:.2f} SQL statements  "
-                  f"{row['cpu_ms']:.3f} ms CPU{extra}", flush=True)
+                  f"{row['cpu_ms']:.3f} ms CPU{extra}{server}", flush=True)
+            for step in row.get("threaded", []):
+                print(f"  {db:<8} {name:<9} {args.threads} threads: {step['rps']:>5} req/s  "
+                      f"{step['cpu_ms']:.3f} ms CPU per request", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,23 +13,23 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.tasks import TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 from django.tasks.base import Task, TaskError
 from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from taskboard.backend import correlation, plans, registry
 from taskboard.backend.arguments import Arguments, NonJSONArguments, validated_arguments
 from taskboard.backend.hooks import check_hook_form
 from taskboard.backend.loading import resolve_task, task_of_run
+from taskboard.backend.pending import PendingRun, announce, own_columns
 from taskboard.backend.plans import Plan
 from taskboard.backend.task import TaskboardTask
 from taskboard.exceptions import InvalidTaskArguments, LimitExceeded
 from taskboard.flow.locks import lock_keys
-from taskboard.models import OPEN, Batch, Outcome, Status, TaskAttempt, TaskRun, priority_mix
+from taskboard.models import OPEN, Batch, Outcome, TaskAttempt, TaskRun
 from taskboard.transport import push
 
 STATUS_MAP = {
@@ -105,6 +105,35 @@ class TaskboardBackend(BaseTaskBackend):
                                 correlation_id=correlation.resolve(None))
         return result
 
+    def prepare_run(
+        self,
+        task: Task,
+        args: Any,
+        kwargs: Any,
+        *,
+        queue: str | None = None,
+        run_after: datetime | None = None,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        replay_of: TaskRun | None = None,
+        correlation_id: str | None = None,
+        callback: bool = False,
+    ) -> PendingRun:
+        """Validate a run (see ``create_run``), reading and writing nothing: the run to write."""
+        if queue is not None or run_after is not None or priority is not None:
+            # .using() validates them (an unknown queue, a priority outside -100…100).
+            task = task.using(queue_name=queue, run_after=run_after, priority=priority)
+        plan = self.plan_for(task)
+        arguments = validated_arguments(task, args, kwargs)
+        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+            raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
+        hooks = None if callback else plan.checked_hooks()
+        if replay_of is not None and correlation_id is None:
+            correlation_id = replay_of.correlation_id or None
+        correlation_id = correlation.resolve(correlation_id)
+        return PendingRun(self, plan, arguments, plan.flow_columns(arguments), hooks, correlation_id, replay_of,
+                          idempotency_key)
+
     def create_run(
         self,
         task: Task,
@@ -127,39 +156,9 @@ class TaskboardBackend(BaseTaskBackend):
         takes that child's place in its batch (``Batch.objects.replace_child``). A
         ``callback`` run (a hook or batch callback) gets no hooks of its own.
         """
-        if queue is not None or run_after is not None or priority is not None:
-            # .using() validates them (an unknown queue, a priority outside -100…100).
-            task = task.using(queue_name=queue, run_after=run_after, priority=priority)
-        plan = self.plan_for(task)
-        arguments = validated_arguments(task, args, kwargs)
-        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-            raise InvalidTaskArguments("idempotency_key must be 1 to 200 characters")
-        hooks = None if callback else plan.checked_hooks()
-        if replay_of is not None and correlation_id is None:
-            correlation_id = replay_of.correlation_id or None
-        correlation_id = correlation.resolve(correlation_id)
-        flow = plan.flow_columns(arguments)
-        if idempotency_key is not None:
-            existing = TaskRun.objects.filter(task=task.module_path,
-                                              idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing, False
-        try:
-            own, _ = self._write(plan, arguments, flow, hooks=hooks, correlation_id=correlation_id, replaces=replay_of,
-                                 idempotency_key=idempotency_key)
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            # A concurrent request with the same key won the race.
-            return TaskRun.objects.get(task=task.module_path, idempotency_key=idempotency_key), False
-        # Copies of the plan's mutable values: the caller may change its instance.
-        run = TaskRun(**{**plan.columns, "backoff": dict(plan.columns["backoff"])},
-                      **({**own, "hooks": dict(hooks)} if hooks else own))
-        if replay_of is not None:
-            run.replay_of = replay_of
-        run._state.adding = False
-        run._state.db = transaction.get_connection().alias
-        return run, True
+        return self.prepare_run(task, args, kwargs, queue=queue, run_after=run_after, priority=priority,
+                                idempotency_key=idempotency_key, replay_of=replay_of,
+                                correlation_id=correlation_id, callback=callback).create()
 
     def _write(self, plan: Plan, arguments: Arguments, flow: dict[str, Any], *, hooks: dict[str, str] | None,
                correlation_id: str, replaces: TaskRun | None = None,
@@ -171,28 +170,8 @@ class TaskboardBackend(BaseTaskBackend):
         transaction only where a check must hold until the write (``on_limit="reject"``, a
         batch join) or an idempotency race must be caught inside the caller's transaction.
         """
-        task = plan.task
-        now = timezone.now()
-        deferred = task.run_after is not None and task.run_after > now
-        own: dict[str, Any] = {"id": uuid.uuid4(), "args": arguments.args, "kwargs": arguments.kwargs,
-                               "enqueued_at": now}
-        if deferred:
-            own["status"] = Status.SCHEDULED  # (queued is the column's default)
-        else:
-            # Set for the push that on_commit makes; a run whose push never happens is
-            # re-pushed by the dispatcher once this is old enough.
-            own["dispatched_at"] = now
-        if task.run_after is not None:
-            own["run_after"] = task.run_after
-        if correlation_id:
-            own["correlation_id"] = correlation_id
-        if hooks:
-            own["hooks"] = hooks
-        if replaces is not None:
-            own["replay_of_id"] = replaces.pk
-        if idempotency_key is not None:
-            own["idempotency_key"] = idempotency_key
-        own.update(flow)
+        own, deferred = own_columns(plan, arguments, flow, hooks=hooks, correlation_id=correlation_id,
+                                    now=timezone.now(), replaces=replaces, idempotency_key=idempotency_key)
         texts = {"args": arguments.args_json, "kwargs": arguments.kwargs_json}
         rejecting = plan.rejecting and bool(flow.get("concurrency_key"))
         joining = replaces is not None and replaces.batch_id is not None
@@ -203,12 +182,7 @@ class TaskboardBackend(BaseTaskBackend):
             if joining and Batch.objects.replace_child(replaces):  # type: ignore[arg-type]
                 own["batch_id"] = replaces.batch_id  # type: ignore[union-attr]
             plan.insert(own, texts)
-        priority_mix.note((task.priority,))  # this process's claims must see it at once
-        if not deferred:
-            transaction.on_commit(partial(push.push, own["id"], task.queue_name), robust=True)
-        result = self.ready_result(task, own["id"], arguments.args, arguments.kwargs, now)
-        task_enqueued.send(type(self), task_result=result)
-        return own, result
+        return own, announce(self, plan, own, arguments, deferred=deferred, pushed=False)
 
     def get_result(self, result_id: str) -> TaskResult:
         try:

@@ -37,6 +37,9 @@ class Plan:
     rejecting: bool
     flow: bool  # any flow-control column to fill in per run
     _hooks_checked: bool = False
+    # A new run's attributes as TaskRun(**columns) sets them, and the names of those that are
+    # mutable (JSON dicts and lists): see backend.pending.PendingRun.instance.
+    run_template: tuple[dict[str, Any], tuple[str, ...]] | None = None
     _inserts: dict[str, RunInsert] = field(default_factory=dict)
 
     def checked_hooks(self) -> dict[str, str] | None:
@@ -62,6 +65,14 @@ class Plan:
         if statement is None:
             statement = self._inserts[vendor] = RunInsert(self.columns)
         statement.insert(own, texts)
+
+    def insert_statement(self, own: dict[str, Any], texts: dict[str, Any]) -> tuple[str, list[Any]]:
+        """The same INSERT as ``(sql, params)``, run with other statements (``together``)."""
+        vendor = connection.vendor
+        statement = self._inserts.get(vendor)
+        if statement is None:
+            statement = self._inserts[vendor] = RunInsert(self.columns)
+        return statement.statement_with(own, texts)
 
 
 def build(task: Task, alias: str) -> Plan:

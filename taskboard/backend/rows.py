@@ -46,13 +46,19 @@ class RunInsert:
         sql, qmark, tail = self.statement(tuple(own))
         execute(sql, qmark, self.params(own, texts) + tail)
 
+    def statement_with(self, own: dict[str, Any], texts: dict[str, Any]) -> tuple[str, list[Any]]:
+        """``insert``'s statement as ``(sql with %s placeholders, params)``."""
+        sql, _, tail = self.statement(tuple(own))
+        return sql, self.params(own, texts) + tail
+
     def statement(self, names: tuple[str, ...]) -> tuple[str, str, list[Any]]:
         """The INSERT whose first parameters are the columns ``names``: its text with ``%s``
         placeholders, the same with ``?``, and the parameters that follow the run's own."""
         return self._shapes.get(names) or self._shape(names)
 
-    def params(self, own: dict[str, Any], texts: dict[str, str]) -> list[Any]:
-        """The adapted values of ``own`` (see ``insert``)."""
+    def params(self, own: dict[str, Any], texts: dict[str, Any]) -> list[Any]:
+        """The adapted values of ``own`` (see ``insert``; ``texts`` may also hold other values
+        already adapted, e.g. a time adapted once for several columns)."""
         params: list[Any] = []
         last: Any = None
         last_prepared: Any = None

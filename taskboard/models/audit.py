@@ -74,6 +74,22 @@ class AuditEvent(models.Model):
                                          batch_size=1000)
 
 
+def event_statements(values: Sequence[Any], run_id: Any) -> list[tuple[str, list[Any]]] | None:
+    """The statements of a new event linked to one run, run beside the action's own as one
+    transaction (``models.sql.run``, ``backend.together``): ``values`` are its prepared
+    columns in ``sql.insert_fields`` order, ``run_id`` the prepared run id. PostgreSQL: one
+    CTE; SQLite: the event, then its link to ``last_insert_rowid()`` (this connection's last
+    INSERT: the event's, just before). None on other databases."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor == "postgresql":
+        return [(rowsql.text(("audit-event", True, len(values)), lambda: _event_sql(conn, True)), [*values, run_id])]
+    if conn.vendor != "sqlite":
+        return None
+    event = rowsql.text(("audit-event-plain", len(values)), lambda: _event_sql(conn, False).rsplit(" RETURNING ", 1)[0])
+    link = rowsql.text(("audit-run-last",), lambda: f"{_link_sql(conn)} SELECT last_insert_rowid(), %s")
+    return [(event, list(values)), (link, [run_id])]
+
+
 def _column(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field) and field.column is not None

@@ -29,10 +29,15 @@ from datetime import date, datetime
 from typing import Any
 
 import structlog
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F
+from django.utils import timezone
 
-from taskboard.models import AuditEvent, Via
+from taskboard.models import AuditEvent, AuditRun, Via
+from taskboard.models import sql as rowsql
+from taskboard.models.audit import event_statements
+from taskboard.models.sql import Statement
 from taskboard.operations.permissions import Actor, actor_name
 
 logger = structlog.get_logger("taskboard.operations")
@@ -125,6 +130,69 @@ def record(
     )
     event.insert_with_runs(run_ids)
     return event
+
+
+def run_statements(verb: str, *, user: Actor, run_id: uuid.UUID, at: Any = None) -> list[Statement] | None:
+    """``record(verb, user=user, targets=[run_id], runs=[run_id])`` as statements, to be run
+    with the action's own as one transaction (``backend.together.run_together``), so the
+    event commits with the action; built without a model instance. None on a
+    database without them (call ``record`` instead). ``at``: the action's time as adapted for
+    the database (default: now)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    at_field, targets = _event_fields()
+    values = [
+        at_field.get_db_prep_save(timezone.now(), conn) if at is None else at,
+        _scalar(conn, "actor", actor_of(user)),
+        _scalar(conn, "via", current_via()),
+        _scalar(conn, "verb", verb[:64]),
+        targets.get_db_prep_save([str(run_id)], conn),
+        None,  # filter
+        1,  # count
+        "",  # reason
+    ]
+    return event_statements(values, _scalar(conn, "run_id", run_id, AuditRun))
+
+
+_fields: tuple[models.Field[Any, Any], models.Field[Any, Any]] | None = None
+
+
+def _event_fields() -> tuple[models.Field[Any, Any], models.Field[Any, Any]]:
+    """The fields of the two values prepared per event (``at``, ``targets``); checks once that
+    ``run_statements`` lists the columns in the order the INSERT names them."""
+    global _fields
+    if _fields is None:
+        names = [f.attname for f in rowsql.insert_fields(AuditEvent)]
+        if names != ["at", "actor", "via", "verb", "targets", "filter", "count", "reason"]:
+            raise RuntimeError(f"AuditEvent's columns changed ({names}): update run_statements")
+        meta = AuditEvent._meta
+        _fields = (meta.get_field("at"), meta.get_field("targets"))
+    assert _fields is not None
+    return _fields
+
+
+# Prepared values of the scalars events repeat (actors, vias, verbs) and of run ids' field.
+_scalars: dict[tuple[str, str, type, Any], Any] = {}
+SCALARS_MAX = 1000
+
+
+def _scalar(conn: BaseDatabaseWrapper, name: str, value: Any, model: type[models.Model] = AuditEvent) -> Any:
+    field = _scalar_fields.get(name)
+    if field is None:
+        field = _scalar_fields[name] = model._meta.get_field(name)  # type: ignore[assignment]
+    assert isinstance(field, models.Field)
+    if isinstance(value, uuid.UUID):
+        return field.get_db_prep_save(value, conn)  # unique: not kept
+    key = (conn.vendor, name, type(value), value)
+    prepared = _scalars.get(key, _MISSING)
+    if prepared is _MISSING:
+        if len(_scalars) >= SCALARS_MAX:
+            _scalars.clear()
+        prepared = _scalars[key] = field.get_db_prep_save(value, conn)
+    return prepared
+
+
+_MISSING = object()
+_scalar_fields: dict[str, models.Field[Any, Any]] = {}
 
 
 def add_to_count(event: AuditEvent, more: int) -> None:

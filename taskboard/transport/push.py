@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 from django.core.signing import TimestampSigner, b64_encode
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django_q.brokers import Broker, get_broker
@@ -165,6 +165,33 @@ def push_many(run_ids: Sequence[uuid.UUID | str], queue: str) -> None:
         for package in packages:
             broker.enqueue(package)
 
+
+def message_statement(run_id: uuid.UUID | str, queue: str, *, now: Any = None,
+                      lock: Any = None) -> tuple[str, list[Any]] | None:
+    """The INSERT of ``run_id``'s message when ``queue``'s broker is a table of the default
+    database (the ORM broker), to run in the transaction that writes the run; else None
+    (push after commit).
+
+    The message then commits with the run or not at all, like a push after commit, in one
+    write transaction instead of two (on SQLite each is a turn at the database's one write
+    lock). A cluster cannot take it before the commit: uncommitted rows are invisible to its
+    ``DELETE … RETURNING``, and its ``lock`` (now) is in the past once they are visible.
+    ``now`` and ``lock``: the time and the same adapted for the database, if known."""
+    if Conf.ORM != DEFAULT_DB_ALIAS or not isinstance(broker_for(queue), ORM):
+        return None
+    conn = connections[DEFAULT_DB_ALIAS]
+    sql = _ORM_ONE.get(conn.vendor)
+    if sql is None:
+        q = conn.ops.quote_name
+        sql = _ORM_ONE[conn.vendor] = (f"INSERT INTO {q(OrmQ._meta.db_table)} ({q('key')}, {q('payload')}, "
+                                       f"{q('lock')}) VALUES (%s, %s, %s)")
+    if now is None:
+        now, lock = timezone.now(), None
+    return sql, [broker_for(queue).list_key, _package(str(run_id), queue, now),
+                 conn.ops.adapt_datetimefield_value(now) if lock is None else lock]
+
+
+_ORM_ONE: dict[str, str] = {}
 
 # This thread's own connection per (process, queue): see _rpush.
 _local = threading.local()
