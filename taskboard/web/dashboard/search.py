@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
-from django.db.models.fields.json import KeyTransform
-from django.db.models.lookups import Exact
+from django.db.models import JSONField, Q, Value
+from django.db.models.expressions import JSONNull
+from django.db.models.fields.json import KeyTransform, KeyTransformExact
 
 from taskboard.models import Status
 
@@ -172,13 +172,16 @@ def id_condition(prefix: IdPrefix, field: str = "pk") -> Q:
 
 def kwarg_condition(path: tuple[str, ...], values: list[Any]) -> Q:
     # KeyTransform rather than ``kwargs__<key>``: a key named like a lookup ("contains",
-    # "in") must still mean the key.
+    # "in") must still mean the key. A lookup built by hand is not prepared by its field, so
+    # the value is given as JSON explicitly and compared by the JSON key lookup: PostgreSQL has
+    # no ``jsonb = integer``, and on SQLite JSON ``true`` must not equal 1.
     value: KeyTransform = KeyTransform(path[0], "kwargs")
     for part in path[1:]:
         value = KeyTransform(part, value)
     condition = Q()
     for accepted in values:
-        condition |= Q(Exact(value, accepted))
+        literal = JSONNull() if accepted is None else Value(accepted, output_field=JSONField())
+        condition |= Q(KeyTransformExact(value, literal))
     return condition
 
 

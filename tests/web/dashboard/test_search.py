@@ -119,6 +119,20 @@ def test_kwargs_qualifier_matches_the_value_not_a_substring(viewer_client, make_
     assert listed(viewer_client.get("/dashboard/runs/?q=kwargs.value:7")) == [str(hit.pk)]
 
 
+@pytest.mark.parametrize(("query", "hits"), [
+    ("kwargs.value:7", [{"value": 7}, {"value": "7"}]),
+    ('kwargs.value:"7"', [{"value": "7"}]),
+    ("kwargs.value:true", [{"value": True}, {"value": "true"}]),
+    ("kwargs.value:null", [{"value": None}, {"value": "null"}]),
+])
+def test_kwargs_qualifier_compares_json_values_on_either_database(viewer_client, make_run, query, hits):
+    # JSON 1 is not true, 7.5 is not 7 and a missing key is not null, on SQLite as on PostgreSQL.
+    expected = {str(make_run(kwargs=kwargs).pk) for kwargs in hits}
+    for kwargs in ({"value": 1}, {"value": 7.5}, {"value": [7]}, {"other": None}, {}):
+        make_run(kwargs=kwargs)
+    assert sorted(listed(viewer_client.get("/dashboard/runs/", {"q": query}))) == sorted(expected)
+
+
 def test_kwargs_qualifier_with_a_key_named_like_a_lookup(viewer_client, make_run):
     hit = make_run(kwargs={"contains": "x"})
     make_run(kwargs={"value": "x"})
