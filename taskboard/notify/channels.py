@@ -43,6 +43,14 @@ def body_bytes(event: str, timestamp: str, data: Mapping[str, Any]) -> bytes:
                       separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def events_body(timestamp: str, subscription: int, events: str) -> bytes:
+    """A subscription's ``run.events`` body, ``{"type", "timestamp", "data": {"subscription",
+    "events"}}`` as ``body_bytes`` writes it, with ``events`` already JSON (an array's text,
+    as stored) put in as it is instead of decoded and encoded again."""
+    head = json.dumps({"type": "run.events", "timestamp": timestamp}, separators=(",", ":"), ensure_ascii=False)
+    return f'{head[:-1]},"data":{{"subscription":{int(subscription)},"events":{events}}}}}'.encode()
+
+
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # the 3xx surfaces as an HTTPError

@@ -22,6 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Func, IntegerField, TextField
+from django.db.models.functions import Cast
 from django.tasks import task
 
 from taskboard.backend.task import TaskboardTask
@@ -66,16 +68,30 @@ def _deliver(context: Any, channel: str, notification: int) -> dict[str, Any]:
 
 def _deliver_events(message_id: int) -> dict[str, Any]:
     """A webhook subscription's message: ``{"type": "run.events", "timestamp", "data":
-    {"subscription", "events": [{"type", "timestamp", "data"}…]}}``, signed with its secret."""
-    message = WebhookMessage.objects.select_related("subscription").filter(pk=message_id).first()
-    if message is None or not message.subscription.active:
+    {"subscription", "events": [{"type", "timestamp", "data"}…]}}``, signed with its secret.
+
+    The events are sent as the database returns their JSON text, not decoded and encoded
+    again (most of a delivery's CPU when they were): one read, their count included."""
+    row = (WebhookMessage.objects.filter(pk=message_id)
+           .values_list("subscription_id", "subscription__url", "subscription__secret", "subscription__active",
+                        "created_at", Cast("events", TextField()), JSONArrayLength("events")).first())
+    if row is None or not row[3]:
         # Removed (or switched off) since: nobody to tell, and nothing went wrong.
         return {"channel": "subscription", "message": message_id, "skipped": "subscription removed"}
-    sub = message.subscription
-    body = outbound.body_bytes("run.events", iso(message.created_at) or "",
-                               {"subscription": sub.pk, "events": message.events})
-    status = outbound.post_signed(sub.url, sub.secret, f"msg_sub_{message.pk}", body, alerts_config().delivery_timeout)
-    return {"channel": "subscription", "message": message.pk, "events": len(message.events), "status": status}
+    sub, url, secret, _, created_at, events, count = row
+    body = outbound.events_body(iso(created_at) or "", sub, events)
+    status = outbound.post_signed(url, secret, f"msg_sub_{message_id}", body, alerts_config().delivery_timeout)
+    return {"channel": "subscription", "message": message_id, "events": count, "status": status}
+
+
+class JSONArrayLength(Func):
+    """The length of a JSON array column, in the database (its text is not decoded here)."""
+
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="json_array_length", **extra)
 
 
 # The contract names the task ``taskboard.notify.deliver`` (a task's name is its module path):

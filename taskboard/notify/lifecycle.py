@@ -4,12 +4,13 @@ The receivers listen to ``django.tasks``' signals (``task_enqueued`` → ``run.e
 ``task_started`` → ``run.started``, ``task_finished`` of a success → ``run.succeeded``) and
 taskboard's (``run_retrying``, ``run_dead_lettered`` → ``run.failed`` and
 ``run.dead_lettered``, ``run_cancelled``, ``run_progress``). An event a subscription wants
-(its types, its task) is appended to this process's buffer — a dict and a list append on the
-worker's path, nothing written. Every ``WEBHOOK_FLUSH_SECONDS`` (1 s) a background thread
-turns each subscription's buffered events into one ``WebhookMessage`` (up to ``MESSAGE_MAX``
-events) and one ``taskboard.notify.deliver`` run, in one transaction: a subscriber costs about
-one delivery run per second per process, whatever the number of runs, so a drain with one
-subscriber stays within a few percent of a drain without (``bench/webhooks.py``).
+(its types, its task) is appended to this process's buffer as a tuple of the run's fields as
+they are then — a dict look-up and a list append on the worker's path, nothing written, no
+JSON. Every ``WEBHOOK_FLUSH_SECONDS`` (1 s) a background thread writes the buffered events'
+JSON, once, into one ``WebhookMessage`` per subscription (up to ``messages.MESSAGE_MAX``
+events) and one ``taskboard.notify.deliver`` run, in one transaction; the delivery sends that
+JSON text as stored. A subscriber costs about one delivery run per second per process and a
+few microseconds per event (``bench/webhooks_cost.py``, ``bench/webhooks.py``).
 
 Guarantees, said plainly: once flushed, events are delivered at least once (the delivery run
 retries; the same ``webhook-id`` on every retry), signed with the subscription's secret.
@@ -21,7 +22,7 @@ enqueue's transaction commits. Deliveries' own runs publish nothing (no loop).
 
 Which subscriptions exist is re-read every ``REFRESH_SECONDS`` by the flushing thread of each
 process that publishes (one query, on that thread's connection, never on the worker's path);
-with none, the receivers return after a few comparisons.
+with none, the receivers return after a dict look-up.
 """
 
 from __future__ import annotations
@@ -39,19 +40,23 @@ import structlog
 from django.db import IntegrityError, connections, transaction
 from django.tasks import TaskResultStatus
 from django.tasks.signals import task_enqueued, task_finished, task_started
-from django.utils import timezone
 
 from taskboard.backend import signals
+from taskboard.backend.task import TaskboardTask
 from taskboard.conf import conf
-from taskboard.models import TaskRun, WebhookMessage, WebhookSubscription, sqlitelock
+from taskboard.models import TaskRun, WebhookSubscription
+from taskboard.notify.messages import Fields, ResultFields, event_text, write
 from taskboard.readmodels.representations import iso
 
 logger = structlog.get_logger("taskboard.notify")
 
 REFRESH_SECONDS = 5.0
-MESSAGE_MAX = 1000  # events per message (and per delivery run)
 BUFFER_MAX = 200_000  # events a process keeps while the database is away; older ones are dropped
 DELIVER = "taskboard.notify.deliver"
+
+# A buffered event: the subscribers it goes to (None: not known yet), its type, its task, the
+# time in microseconds and its fields (messages.Fields). Its JSON is written when it is flushed.
+Buffered = tuple[tuple[int, ...] | None, str, str, int, Fields]
 
 
 @dataclass(frozen=True)
@@ -68,93 +73,94 @@ class Hub:
     """This process's subscribers, buffer and flushing thread (a forked child starts afresh).
 
     The subscriber list is read by the flushing thread, never on the path that publishes, so
-    publishing costs no query: until the thread's first read, events are kept unsorted and
-    sorted to their subscribers once it is known who they are."""
+    publishing costs no query. Who gets an event is worked out once per event type and task
+    (``routes``); until the first read of the subscribers, events wait unrouted and are routed
+    when flushed."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.pending: dict[int, list[dict[str, Any]]] = {}
-        self.unsorted: list[tuple[str, str, dict[str, Any]]] = []
-        self.size = 0
-        self.subscribers: list[Subscriber] | None = None  # None: not read yet
+        self.buffer: list[Buffered] = []
+        # The subscribers and who wants what, swapped together: None until first read.
+        self.known: tuple[list[Subscriber], dict[tuple[str, str], tuple[int, ...]]] | None = None
         self.loaded_at = float("-inf")
         self.thread: threading.Thread | None = None
 
-    def wanted(self, event: str, task: str) -> bool | None:
-        """Does any subscriber want it? None while the subscribers are not known yet."""
-        if self.subscribers is None:
+    @property
+    def subscribers(self) -> list[Subscriber] | None:
+        return None if self.known is None else self.known[0]
+
+    def route(self, event: str, task: str) -> tuple[int, ...] | None:
+        """The subscribers that want it (empty: nobody); None while they are not known yet."""
+        known = self.known
+        if known is None:
             return None
-        return any(s.wants(event, task) for s in self.subscribers)
+        subscribers, routes = known
+        found = routes.get((event, task))
+        if found is None:
+            found = routes[(event, task)] = tuple(s.id for s in subscribers if s.wants(event, task))
+        return found
 
     def refresh(self) -> None:
-        """Read the active subscriptions (one query) and sort what waited for them."""
+        """Read the active subscriptions (one query)."""
         subscribers = [Subscriber(pk, frozenset(events or ()), task) for pk, events, task in
                        WebhookSubscription.objects.active().values_list("id", "events", "task")]
-        with self.lock:
-            self.subscribers, self.loaded_at = subscribers, time.monotonic()
-            unsorted, self.unsorted = self.unsorted, []
-            self.size -= len(unsorted)
-            for event, task, item in unsorted:
-                self._add(event, task, item)
+        self.known, self.loaded_at = (subscribers, {}), time.monotonic()
         # Nobody wants run.enqueued: stop listening to task_enqueued, so an enqueue (a bulk one:
         # a thousand runs) does no work for us.
         _listen_to_enqueues(any(not s.events or "run.enqueued" in s.events for s in subscribers))
 
-    def publish(self, event: str, task: str, data: Callable[[], dict[str, Any]]) -> None:
-        if task == DELIVER or self.wanted(event, task) is False:
+    def publish(self, event: str, task: str, fields: Fields | Callable[[], Fields]) -> None:
+        """Buffer an event if anyone wants it; ``fields`` (or the function that makes them, only
+        called then) as they are now. The worker's path: a dict look-up and a list append."""
+        if task == DELIVER:
             return
-        item = {"type": event, "timestamp": iso(timezone.now()), "data": data()}
+        routes = self.route(event, task)
+        if routes == ():
+            return
+        item = (routes, event, task, time.time_ns() // 1000, fields() if callable(fields) else fields)
         with self.lock:
-            if self.subscribers is None:
-                self.unsorted.append((event, task, item))
-                self.size += 1
-            else:
-                self._add(event, task, item)
-            if self.size > BUFFER_MAX:
+            self.buffer.append(item)
+            if len(self.buffer) > BUFFER_MAX:
                 self._drop_oldest()
+        if self.thread is None or not self.thread.is_alive():
             self._start()
 
-    def _add(self, event: str, task: str, item: dict[str, Any]) -> None:
-        for sub in self.subscribers or ():
-            if sub.wants(event, task):
-                self.pending.setdefault(sub.id, []).append(item)
-                self.size += 1
+    def buffered(self) -> int:
+        return len(self.buffer)
 
     def _drop_oldest(self) -> None:
-        if self.unsorted:
-            dropped = len(self.unsorted) // 2
-            del self.unsorted[:dropped]
-            where = "unsorted"
-        else:
-            biggest = max(self.pending, key=lambda sub: len(self.pending[sub]))
-            dropped = len(self.pending[biggest]) // 2
-            del self.pending[biggest][:dropped]
-            where = str(biggest)
-        self.size -= dropped
-        logger.error("webhook events dropped: the buffer is full", subscription=where, dropped=dropped)
+        dropped = len(self.buffer) // 2
+        del self.buffer[:dropped]
+        logger.error("webhook events dropped: the buffer is full", dropped=dropped)
 
     def _start(self) -> None:
-        if self.thread is None or not self.thread.is_alive():
-            self.thread = threading.Thread(target=self._loop, name="taskboard-webhooks", daemon=True)
-            self.thread.start()
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="taskboard-webhooks", daemon=True)
+                self.thread.start()
 
     def _loop(self) -> None:
+        connected = False
         while True:
             time.sleep(conf.WEBHOOK_FLUSH_SECONDS)
-            used = False
+            written = 0
             try:
                 if time.monotonic() - self.loaded_at >= REFRESH_SECONDS:
-                    used = True
+                    connected = True
                     self.refresh()
-                if self.pending:
-                    used = True
-                    self.flush()
+                if self.buffer:
+                    connected = True
+                    written = self.flush()
             except Exception:  # a database hiccup: the events wait for the next round
                 logger.exception("webhook events not flushed")
+                written = 0
             finally:
-                if used:
-                    # Between rounds this thread holds no connection (as the worker's monitor).
+                if connected and not written:
+                    # While events keep coming this thread keeps its connection (a new one
+                    # each second cost more than the flush); once a round has nothing to
+                    # send, or failed, it holds none, as the worker's monitor.
                     connections.close_all()
+                    connected = False
 
     def flush(self) -> int:
         """One message and one delivery run per subscription with buffered events; how many
@@ -162,44 +168,43 @@ class Hub:
         from taskboard.notify.config import alerts_config
         from taskboard.notify.delivery import delivery_task
 
+        if self.known is None and self.buffer:
+            self.refresh()  # events published before the first read: route them now
         with self.lock:
-            pending, self.pending = self.pending, {}
-            self.size = len(self.unsorted)
-        if not pending:
+            taken, self.buffer = self.buffer, []
+        if not taken:
             return 0
-        runner = delivery_task(alerts_config())
-        written = 0
         try:
-            # One write transaction for the round, queued like the worker's own writes on
-            # SQLite (so they do not sleep in SQLite's busy handler behind it).
-            with sqlitelock.write_turn(transaction.get_connection()), transaction.atomic():
-                for sub, events in pending.items():
-                    try:
-                        with transaction.atomic():
-                            for start in range(0, len(events), MESSAGE_MAX):
-                                message = WebhookMessage.objects.create(subscription_id=sub,
-                                                                        events=events[start:start + MESSAGE_MAX])
-                                runner.enqueue(channel="subscription", notification=message.pk)
-                                written += 1
-                    except IntegrityError:  # the subscription was removed meanwhile
-                        continue
-        except Exception:
+            written = self._write(taken, delivery_task(alerts_config()))
+        except Exception as exc:
             with self.lock:  # nothing was written: keep them all for the next round
-                for sub, events in pending.items():
-                    self.pending.setdefault(sub, [])[:0] = events
-                    self.size += len(events)
+                self.buffer[:0] = taken
+            if isinstance(exc, IntegrityError):  # a subscription removed: read them again
+                self.loaded_at = float("-inf")
             raise
         return written
 
+    def _write(self, taken: list[Buffered], runner: TaskboardTask) -> int:
+        live = {s.id for s in self.subscribers or ()}  # not those removed since the event
+        texts: dict[int, list[str]] = {}
+        for routes, event, task, micros, fields in taken:
+            if routes is None:
+                routes = self.route(event, task) or ()
+            text = None
+            for sub in routes:
+                if sub in live:
+                    text = text or event_text(event, task, micros, fields)
+                    texts.setdefault(sub, []).append(text)
+        return write(texts, runner)
+
 
 _hub: Hub | None = None
-_hub_pid: int | None = None
 
 
 def hub() -> Hub:
-    global _hub, _hub_pid
-    if _hub is None or _hub_pid != os.getpid():
-        _hub, _hub_pid = Hub(), os.getpid()
+    global _hub
+    if _hub is None:
+        _hub = Hub()
         # A worker process that exits normally flushes what it buffered (multiprocessing runs
         # its finalizers; atexit covers a plain process).
         multiprocessing.util.Finalize(_hub, _flush_quietly, args=(_hub,), exitpriority=5)
@@ -207,7 +212,19 @@ def hub() -> Hub:
     return _hub
 
 
+def _forget_hub() -> None:
+    # A forked child starts with no hub (no events, no thread) instead of checking its pid on
+    # every event.
+    global _hub
+    _hub = None
+
+
+os.register_at_fork(after_in_child=_forget_hub)
+
+
 def _flush_quietly(target: Hub) -> None:
+    if _hub is not target:  # a hub inherited from the parent, not this process's
+        return
     try:
         target.flush()
     except Exception:  # noqa: BLE001 - exiting anyway
@@ -216,9 +233,8 @@ def _flush_quietly(target: Hub) -> None:
 
 # --- receivers ------------------------------------------------------------------------------------
 
-def _result_data(result: Any) -> dict[str, Any]:
-    return {"id": str(result.id), "task": result.task.module_path, "queue": result.task.queue_name,
-            "attempt": result.attempts}
+def _result_fields(result: Any) -> ResultFields:
+    return str(result.id), result.task.queue_name, int(result.attempts)
 
 
 def _run_data(run: TaskRun, **extra: Any) -> dict[str, Any]:
@@ -228,18 +244,20 @@ def _run_data(run: TaskRun, **extra: Any) -> dict[str, Any]:
 
 def on_enqueued(sender: Any, task_result: Any, **kwargs: Any) -> None:
     task = task_result.task.module_path
-    if task != DELIVER and hub().wanted("run.enqueued", task) is not False:
-        transaction.on_commit(lambda: hub().publish("run.enqueued", task, lambda: _result_data(task_result)))
+    if task != DELIVER and hub().route("run.enqueued", task) != ():
+        fields = _result_fields(task_result)
+        transaction.on_commit(lambda: hub().publish("run.enqueued", task, fields))
 
 
 def on_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    hub().publish("run.started", task_result.task.module_path, lambda: _result_data(task_result))
+    task = task_result.task
+    (_hub or hub()).publish("run.started", task.module_path, lambda: _result_fields(task_result))
 
 
 def on_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
     # A failure or a cancel has taskboard's own, more precise signal (below).
     if task_result.status == TaskResultStatus.SUCCESSFUL:
-        hub().publish("run.succeeded", task_result.task.module_path, lambda: _result_data(task_result))
+        (_hub or hub()).publish("run.succeeded", task_result.task.module_path, lambda: _result_fields(task_result))
 
 
 def on_retrying(sender: Any, run: TaskRun, **kwargs: Any) -> None:

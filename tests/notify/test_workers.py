@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from taskboard import operations
+from taskboard.bulk import enqueue_many
+from taskboard.demo import noop
 from taskboard.models import AlertLease, DeadLetter, Notification, Status, TaskRun
 from tests.execution.conftest import start_worker  # noqa: F401 - pytest fixture
 from tests.execution.workers import wait_for
@@ -69,3 +71,20 @@ def test_a_channel_that_stays_down_dead_letters_its_delivery_run(start_worker): 
     assert run.attempts == 3 and run.dead_letter.is_open
     assert set(run.attempt_set.values_list("outcome", flat=True)) == {"retryable"}
     assert "unreachable" in run.last_error
+
+
+def test_worker_processes_send_every_run_s_events_to_a_subscriber(start_worker, receiver):  # noqa: F811
+    """Forked worker processes buffer, flush (one message per process and second, their
+    thread's connection kept while busy) and deliver; nothing is lost or sent twice."""
+    _, receiver.secret = operations.add_webhook(receiver.url, events=["run.started", "run.succeeded"])
+    ids = {str(pk) for pk in enqueue_many(noop, [{}] * 200).ids}
+    start_worker(workers=2)
+
+    def events() -> list[tuple[str, str]]:
+        return [(e["type"], e["data"]["id"]) for body in receiver.verified() for e in body["data"]["events"]]
+
+    wait_for(lambda: len(events()) >= 400, 60, interval=0.2, message="400 run events")
+    wait_for(lambda: not TaskRun.objects.filter(task=DELIVER).exclude(status=Status.SUCCEEDED).exists(), 30,
+             interval=0.2, message="every delivery run succeeded")
+    assert sorted(events()) == sorted((kind, run) for run in ids for kind in ("run.started", "run.succeeded"))
+    assert all(p["type"] == "run.events" for p in receiver.verified())
