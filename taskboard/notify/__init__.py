@@ -12,7 +12,8 @@ channels that are told — each delivery a taskboard run.
   of one delivery run per channel; ``channels``: webhook (Standard Webhooks), e-mail, Apprise;
 - ``overrides``: the admin's rule overrides (``AlertRule``) and the queues' wait SLOs;
 - ``lifecycle``: run lifecycle events (``django.tasks``' and ``backend.signals``') for webhook
-  subscriptions, buffered per process and sent once a second as one delivery run each.
+  subscriptions, buffered per process and sent once a second as one delivery run each;
+  ``messages``: their JSON, written once per flush, and the messages carrying it.
 
 Imports ``models``, ``readmodels`` (the one definition of oldest wait, failure rate, the alert
 JSON), ``backend`` (the delivery task, the lifecycle signals), ``exceptions``, ``conf`` and
