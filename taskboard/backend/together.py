@@ -31,8 +31,8 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from taskboard.models import pgpipeline, sqlitelock
 from taskboard.models import sql as rowsql
-from taskboard.models import sqlitelock
 
 Statements = list[tuple[str, list[Any]]]
 
@@ -62,8 +62,6 @@ def run_together(statements: Statements) -> None:
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 _ONE: dict[tuple[str, ...], str] = {}
-# psycopg prepares only when asked (``prepare=True``), as in ``models.pgpipeline``.
-_MANUAL_ONLY = 2**31 - 1
 
 
 def _as_one(statements: Statements) -> tuple[str, list[Any]] | None:
@@ -100,8 +98,7 @@ def _execute_prepared(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> N
     started = time.monotonic()
     with db.wrap_database_errors:
         pg = db.connection
-        if pg.prepare_threshold is None or pg.prepare_threshold < _MANUAL_ONLY:
-            pg.prepare_threshold = _MANUAL_ONLY
+        pgpipeline.prepare_on_request(pg)
         with psycopg.Cursor(pg) as cursor:
             cursor.execute(sql, params, prepare=True)
     if db.queries_logged:

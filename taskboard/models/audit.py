@@ -54,7 +54,7 @@ class AuditEvent(models.Model):
         conn = connections[DEFAULT_DB_ALIAS]
         vendor = conn.vendor
         fields = rowsql.insert_fields(AuditEvent)
-        values = [_prepared(conn, f, f.pre_save(self, add=True)) for f in fields]
+        values = [prepared_value(conn, f, f.pre_save(self, add=True)) for f in fields]
         linked = vendor == "postgresql" and len(run_ids) == 1
         if linked:
             values.append(_run_id(conn, run_ids[0]))
@@ -127,7 +127,9 @@ _scalars: dict[tuple[str, str, type, Any], Any] = {}
 SCALARS_MAX = 1000
 
 
-def _prepared(conn: BaseDatabaseWrapper, field: models.Field[Any, Any], value: Any) -> Any:
+def prepared_value(conn: BaseDatabaseWrapper, field: models.Field[Any, Any], value: Any) -> Any:
+    """``value`` prepared for ``field``; the few strings and numbers events repeat (actors,
+    vias, verbs) are prepared once."""
     if not isinstance(value, str | int | type(None)) or isinstance(value, bool):
         return field.get_db_prep_save(value, conn)
     key = (conn.vendor, field.attname, type(value), value)

@@ -32,6 +32,13 @@ from django.db import connection
 _MANUAL_ONLY = 2**31 - 1
 
 
+def prepare_on_request(pg: Any) -> None:
+    """Let ``pg`` (a psycopg connection) prepare the statements executed with
+    ``prepare=True``, and only those (Django's own cursors never ask)."""
+    if pg.prepare_threshold is None or pg.prepare_threshold < _MANUAL_ONLY:
+        pg.prepare_threshold = _MANUAL_ONLY
+
+
 def run(statements: Sequence[tuple[str, list[Any]]]) -> list[tuple[int, list[tuple[Any, ...]]]]:
     """Execute ``statements`` in one pipeline; ``(rowcount, rows)`` of each, in order."""
     import psycopg
@@ -40,8 +47,7 @@ def run(statements: Sequence[tuple[str, list[Any]]]) -> list[tuple[int, list[tup
     started = time.monotonic()
     with connection.wrap_database_errors:
         pg = connection.connection
-        if pg.prepare_threshold is None or pg.prepare_threshold < _MANUAL_ONLY:
-            pg.prepare_threshold = _MANUAL_ONLY
+        prepare_on_request(pg)
         cursors = [psycopg.Cursor(pg) for _ in statements]
         with pg.pipeline():
             for cursor, (sql, params) in zip(cursors, statements, strict=True):

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from taskboard.models import AuditEvent, AuditRun, Via
 from taskboard.models import sql as rowsql
-from taskboard.models.audit import event_statements
+from taskboard.models.audit import event_statements, prepared_value
 from taskboard.models.sql import Statement
 from taskboard.operations.permissions import Actor, actor_name
 
@@ -170,29 +170,10 @@ def _event_fields() -> tuple[models.Field[Any, Any], models.Field[Any, Any]]:
     return _fields
 
 
-# Prepared values of the scalars events repeat (actors, vias, verbs) and of run ids' field.
-_scalars: dict[tuple[str, str, type, Any], Any] = {}
-SCALARS_MAX = 1000
-
-
 def _scalar(conn: BaseDatabaseWrapper, name: str, value: Any, model: type[models.Model] = AuditEvent) -> Any:
-    field = _scalar_fields.get(name)
-    if field is None:
-        field = _scalar_fields[name] = model._meta.get_field(name)  # type: ignore[assignment]
+    field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
-    if isinstance(value, uuid.UUID):
-        return field.get_db_prep_save(value, conn)  # unique: not kept
-    key = (conn.vendor, name, type(value), value)
-    prepared = _scalars.get(key, _MISSING)
-    if prepared is _MISSING:
-        if len(_scalars) >= SCALARS_MAX:
-            _scalars.clear()
-        prepared = _scalars[key] = field.get_db_prep_save(value, conn)
-    return prepared
-
-
-_MISSING = object()
-_scalar_fields: dict[str, models.Field[Any, Any]] = {}
+    return prepared_value(conn, field, value)
 
 
 def add_to_count(event: AuditEvent, more: int) -> None:
