@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -142,10 +142,7 @@ def decide(run: TaskRun, now: datetime, limits: dict[str, int]) -> tuple[Hold | 
 
 
 def _claim(run: TaskRun, worker: str, lease_seconds: float, now: datetime) -> TaskRun | None:
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    params = [Status.RUNNING.value, stamp, stamp, stamp,
-              ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
+    params = [*rowsql.claim_params(worker, lease_seconds, now),
               TaskRun._meta.pk.get_db_prep_value(run.pk, connection), Status.QUEUED.value]
     sql = rowsql.text("claim-admitted", lambda: rowsql.claim_sql(TaskRun))
     with connection.cursor() as cursor:

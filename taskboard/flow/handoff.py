@@ -28,14 +28,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from taskboard.flow.config import queue_limits
-from taskboard.models import HoldReason, Pause, Status, TaskRun
+from taskboard.models import HoldReason, Pause, TaskRun
 from taskboard.models import sql as rowsql
 
 
@@ -78,12 +77,8 @@ def claim_held(key: str, taken: int) -> bool:
     handoff = collecting()
     if handoff is None or handoff.claiming or handoff.queue in queue_limits():
         return False
-    now = timezone.now()
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    params = [Status.RUNNING.value, stamp, stamp, stamp,
-              ops.adapt_datetimefield_value(now + timedelta(seconds=handoff.lease_seconds)),
-              handoff.worker, HoldReason.CONCURRENCY.value, key, taken, handoff.queue]
+    params = [*rowsql.claim_params(handoff.worker, handoff.lease_seconds, timezone.now()),
+              HoldReason.CONCURRENCY.value, key, taken, handoff.queue]
     with connection.cursor() as cursor:
         cursor.execute(rowsql.text("flow-claim-held", _claim_held_sql), params)
         row = cursor.fetchone()
@@ -102,7 +97,6 @@ def claim_held(key: str, taken: int) -> bool:
 def _claim_held_sql() -> str:
     q = connection.ops.quote_name
     table = q(TaskRun._meta.db_table)
-    pauses = q(Pause._meta.db_table)
     # The held run in release order (run_held serves it); the outer WHERE re-tests the status
     # (the row is the one the subquery read: the key is locked) and what admission would.
     best = (f"SELECT h.{q('id')} FROM {table} h WHERE h.{q('status')} = 'held' "
@@ -113,7 +107,5 @@ def _claim_held_sql() -> str:
             f"WHERE {q('id')} = ({best}) AND {q('status')} = 'held' "
             f"AND {q('concurrency_limit')} > %s AND {q('queue')} = %s "
             f"AND {q('rate_key')} = '' AND {q('breaker')} = '' "
-            f"AND NOT EXISTS (SELECT 1 FROM {pauses} p WHERE "
-            f"(p.{q('scope')} = 'queue' AND p.{q('name')} = {table}.{q('queue')}) OR "
-            f"(p.{q('scope')} = 'task' AND p.{q('name')} = {table}.{q('task')})) "
+            f"AND {rowsql.not_paused(table, Pause._meta.db_table)} "
             f"RETURNING {rowsql.returning_columns(TaskRun)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -94,17 +94,13 @@ class TaskRunQuerySet(models.QuerySet["TaskRun"]):
             pk = self.model._meta.pk.get_db_prep_value(uuid.UUID(str(run_id)), connection)
         except ValueError:
             pk = None
-        now = timezone.now()
-        ops = connection.ops
-        stamp = ops.adapt_datetimefield_value(now)
         statements = list(riders)
         if pk is not None:
             # Queues with a global limit always go through admission (their runs are counted).
             limited = limited_queues()
             jump = priority_mix.mixed()
             queued = Status.QUEUED.value
-            params = [Status.RUNNING.value, stamp, stamp, stamp,
-                      ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds)), worker,
+            params = [*rowsql.claim_params(worker, lease_seconds, timezone.now()),
                       *([pk, pk, queued] if jump else []), pk, queued, *limited]
             sql = rowsql.text(("claim", len(limited), jump), lambda: rowsql.plain_claim_sql(
                 self.model, pause_table(), len(limited), jump))

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models.expressions import Col
 
 from taskboard.models import pgpipeline, sqlitelock
+from taskboard.models.choices import Status
 
 # (sql, params): one statement of a ``run()`` batch.
 Statement = tuple[str, list[Any]]
@@ -234,6 +236,22 @@ def claim_update(model: type[models.Model]) -> str:
             f"{q('heartbeat_at')} = %s, {q('lease_expires_at')} = %s, {q('worker')} = %s")
 
 
+def claim_params(worker: str, lease_seconds: float, now: datetime) -> list[Any]:
+    """The six parameters of ``claim_update``: running, now ×3, the lease's end, the worker."""
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    lease_end = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds))
+    return [Status.RUNNING.value, stamp, stamp, stamp, lease_end, worker]
+
+
+def not_paused(table: str, pause_table: str) -> str:
+    """``NOT EXISTS`` a pause of the queue or the task of the row of ``table`` (quoted)."""
+    q = connection.ops.quote_name
+    return (f"NOT EXISTS (SELECT 1 FROM {q(pause_table)} p WHERE "
+            f"(p.{q('scope')} = 'queue' AND p.{q('name')} = {table}.{q('queue')}) OR "
+            f"(p.{q('scope')} = 'task' AND p.{q('name')} = {table}.{q('task')}))")
+
+
 def conditional_insert_sql(model: type[models.Model], tail: str, fields: Sequence[models.Field[Any, Any]]) -> str:
     """``INSERT INTO … (…) SELECT %s, … <tail>``: a row written only if ``tail`` holds (the
     success path inserts its attempt row only when the run's UPDATE matched)."""
@@ -277,8 +295,6 @@ def plain_claim_sql(model: type[models.Model], pause_table: str, limited_queues:
     return (
         f"{claim_update(model)} "
         f"WHERE {q('id')} = {target} AND {guard(q('status'))} AND {plain}{limited} "
-        f"AND NOT EXISTS (SELECT 1 FROM {q(pause_table)} p WHERE "
-        f"(p.{q('scope')} = 'queue' AND p.{q('name')} = {table}.{q('queue')}) OR "
-        f"(p.{q('scope')} = 'task' AND p.{q('name')} = {table}.{q('task')})) "
+        f"AND {not_paused(table, pause_table)} "
         f"RETURNING {returning_columns(model)}"
     )
