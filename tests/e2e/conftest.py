@@ -28,8 +28,6 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import User
-from django.core.cache import cache
-from django.db import connection
 from django.test import Client
 
 from taskboard import operations
@@ -37,6 +35,7 @@ from taskboard.models import FINISHED, TaskRun
 from taskboard.operations import PERM_BREAKER, PERM_PAUSE
 from taskboard.service import processes
 from taskboard.transport import push as transport_push
+from tests.cache_helpers import forget_dashboard_cache
 from tests.conftest import OPERATOR_PERMS, make_user
 from tests.execution.workers import FAST_SETTINGS, ROOT, WorkerProcess, database_env, wait_for
 
@@ -277,18 +276,6 @@ def taskboard_server(chromium_executable: str, django_db_setup: Any,
 # --- per test ---------------------------------------------------------------------------------
 
 
-def clear_dashboard_cache() -> None:
-    """The dashboard caches its aggregates (failure groups, charts) for a few seconds in the
-    shared cache; a test that just produced a failure must not see an older computation."""
-    if cache.__class__.__name__ == "DatabaseCache":
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(settings.CACHES["default"]["LOCATION"])
-            cursor.execute(f"DELETE FROM {table} WHERE cache_key LIKE %s", ["%taskboard:dash:%"])
-    else:
-        cache.delete_many(["taskboard:dash:failures:recent:", "taskboard:dash:failures:frequent:",
-                           "taskboard:dash:throughput-24h"])
-
-
 def quiesce(timeout: float = 20) -> None:
     """Cancel whatever is unfinished and wait until nothing runs, so the flush races nothing."""
     open_runs = TaskRun.objects.exclude(status__in=FINISHED)
@@ -302,7 +289,7 @@ def quiesce(timeout: float = 20) -> None:
 
 @pytest.fixture
 def e2e_db(transactional_db: Any, taskboard_server: TaskboardServer) -> Iterator[None]:
-    clear_dashboard_cache()
+    forget_dashboard_cache()
     yield
     quiesce()
 

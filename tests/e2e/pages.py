@@ -20,7 +20,7 @@ from taskboard.backend import registry
 from taskboard.bulk import enqueue_many
 from taskboard.demo import fail, noop, sleep, steps
 from taskboard.models import Alert, Batch, DeadLetter, Status, TaskRun
-from tests.e2e.conftest import clear_dashboard_cache
+from tests.cache_helpers import forget_dashboard_cache
 from tests.execution.workers import wait_for
 
 # Dashboard URL names that are no page of their own: polled fragments and POST actions.
@@ -77,7 +77,7 @@ def seed_every_state() -> Seed:
     wait_for(lambda: DeadLetter.objects.filter(run__pk=replayed, resolved_at__isnull=False).exists(), 10,
              message="the replayed dead letter to be resolved")
     wait_for(lambda: TaskRun.objects.filter(pk=running, progress__gt=0).exists(), 20, message="progress")
-    clear_dashboard_cache()
+    forget_dashboard_cache()
     fingerprint = TaskRun.objects.get(pk=failed).attempt_set.get().fingerprint
     # A schedule with a run in its status strip.
     operations.add_schedule("e2e-nightly", "taskboard.demo.noop", cron="30 2 * * 1-5", timezone="Europe/Berlin")

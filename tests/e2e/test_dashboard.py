@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 
 from taskboard.demo import fail, sleep, steps
 from taskboard.models import AuditEvent, DeadLetter, Status, TaskRun
-from tests.e2e.conftest import clear_dashboard_cache, password_of
+from tests.cache_helpers import forget_dashboard_cache
+from tests.e2e.conftest import password_of
 from tests.execution.workers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,7 +133,7 @@ def test_failures_are_grouped(page, signed_in):
     other = fail.enqueue(message="e2e gateway unreachable").id
     for run_id in [*declined, other]:
         wait_for_status(run_id, Status.FAILED)
-    clear_dashboard_cache()
+    forget_dashboard_cache()
     page.goto("/dashboard/failures/")
 
     groups = page.get_by_role("region", name="Failure groups").get_by_role("row")

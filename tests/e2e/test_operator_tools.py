@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from taskboard.demo import fail
 from taskboard.models import Status
-from tests.e2e.conftest import clear_dashboard_cache
+from tests.cache_helpers import forget_dashboard_cache
 from tests.e2e.pages import HOSTILE_MESSAGE, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,7 +112,7 @@ def test_the_api_docs_are_one_click_away(page, signed_in):
 def test_a_right_to_left_override_shows_as_its_escape(page, signed_in):
     run_id = fail.enqueue(message=HOSTILE_MESSAGE).id
     wait_for_status(run_id, Status.FAILED)
-    clear_dashboard_cache()
+    forget_dashboard_cache()
     shown = "e2e refund \\u202eexe.pdf <b>not bold</b>"
     for url in ("/dashboard/", "/dashboard/failures/", "/dashboard/dead-letters/"):
         page.goto(url)

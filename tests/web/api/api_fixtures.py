@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from taskboard.operations import tokens
-from taskboard.readmodels.cache import PREFIX
 from tests import factories
+from tests.cache_helpers import forget_dashboard_cache
 from tests.factories import (  # noqa: F401 - helpers imported by name from this module
     enqueue,
     failed_run,
@@ -43,7 +42,7 @@ __all__ = ["fresh_failure_groups", "operator_api", "outsider_api", "viewer_api"]
 def fresh_failure_groups() -> None:
     """No failure groups computed by an earlier test: the lists stay a few seconds in the
     shared cache, which outlives a test on Redis."""
-    cache.delete_many([f"{PREFIX}failures:{sort}:" for sort in ("recent", "frequent")])
+    forget_dashboard_cache()
 
 
 def bearer_client(key: str, **defaults: Any) -> Client:
