@@ -48,7 +48,9 @@ class Taskboard(Contender):
     def finished_in_records(self) -> int:
         from taskboard.models import Status, TaskRun
 
-        return TaskRun.objects.filter(status=Status.SUCCEEDED).count()
+        # Only the benchmark's no-op: the worker's own clock may fire the built-in retention
+        # schedule during a run (at minute 7), and that run is not one the driver enqueued.
+        return TaskRun.objects.filter(task=self.task.module_path, status=Status.SUCCEEDED).count()
 
     def info(self) -> dict[str, Any]:
         from django.db import connection
@@ -57,7 +59,7 @@ class Taskboard(Contender):
 
         # Durability check: one attempt row per finished run (no retries of a no-op).
         return {"database": connection.vendor, "versions": versions("Django", "django-q2"),
-                "attempt_rows": TaskAttempt.objects.count()}
+                "attempt_rows": TaskAttempt.objects.filter(task=self.task.module_path).count()}
 
     def close(self) -> None:
         from django.db import connection
