@@ -17,7 +17,10 @@ FAILED_OUTCOMES = frozenset(Outcome) - {Outcome.SUCCEEDED, Outcome.CANCELLED}
 
 
 class TaskAttempt(models.Model):
-    run = models.ForeignKey("taskboard.TaskRun", on_delete=models.CASCADE, related_name="attempt_set")
+    # No index of its own: the unique (run, number) index leads with the run and answers every
+    # lookup by run, and one index fewer is one B-tree page fewer written per attempt.
+    run = models.ForeignKey("taskboard.TaskRun", on_delete=models.CASCADE, related_name="attempt_set",
+                            db_index=False)
     task = models.CharField(max_length=255)
     number = models.PositiveIntegerField()
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
