@@ -39,6 +39,17 @@ def prepare_on_request(pg: Any) -> None:
         pg.prepare_threshold = _MANUAL_ONLY
 
 
+def returned_rows(cursor: Any) -> bool:
+    """Whether ``cursor``'s current result has rows to fetch: ``cursor.description is not
+    None`` without building its ``Column`` objects (psycopg makes a list of them on every
+    access: a claim returns the run's 42 columns, and that list cost the worker more CPU than
+    reading the row)."""
+    import psycopg
+
+    res = cursor.pgresult
+    return bool(res is not None and (res.nfields or res.status == psycopg.pq.ExecStatus.TUPLES_OK))
+
+
 def run(statements: Sequence[tuple[str, list[Any]]]) -> list[tuple[int, list[tuple[Any, ...]]]]:
     """Execute ``statements`` in one pipeline; ``(rowcount, rows)`` of each, in order."""
     import psycopg
@@ -54,7 +65,7 @@ def run(statements: Sequence[tuple[str, list[Any]]]) -> list[tuple[int, list[tup
                 cursor.execute(sql, params, prepare=True)
         results = []
         for cursor in cursors:
-            rows = cursor.fetchall() if cursor.description is not None else []
+            rows = cursor.fetchall() if returned_rows(cursor) else []
             results.append((cursor.rowcount, rows))
             cursor.close()
     if connection.queries_logged:

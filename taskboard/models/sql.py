@@ -180,7 +180,7 @@ def run(statements: Sequence[Statement]) -> list[tuple[int, list[tuple[Any, ...]
             cursor.execute(sql, params)
             raw = cursor.cursor  # psycopg's cursor: one result per statement
             while True:
-                rows = raw.fetchall() if raw.description is not None else []
+                rows = raw.fetchall() if pgpipeline.returned_rows(raw) else []
                 results.append((raw.rowcount, rows))
                 if not raw.nextset():
                     break
