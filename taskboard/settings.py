@@ -222,6 +222,8 @@ Q_CLUSTER = {
 }
 if BROKER_URL:
     Q_CLUSTER["redis"] = BROKER_URL
+    # Up to `bulk` messages per BLMPOP instead of one per BLPOP (see transport.broker.RedisBroker).
+    Q_CLUSTER["broker_class"] = "taskboard.transport.broker.RedisBroker"
 else:
     Q_CLUSTER["orm"] = "default"
     # Messages are taken (deleted) ten at a time at dequeue (see transport.broker.OrmBroker).

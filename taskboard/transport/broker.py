@@ -1,4 +1,4 @@
-"""taskboard's ORM broker: django-q2's, but a message is taken when a cluster dequeues it."""
+"""taskboard's brokers: django-q2's ORM and Redis brokers, taking several messages per dequeue."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 
 from django import db
 from django.db import connections, transaction
+import redis
 from django.utils import timezone
 from django_q.brokers.orm import ORM
+from django_q.brokers.redis_broker import Redis
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
@@ -52,3 +54,45 @@ class OrmBroker(ORM):
     def fail(self, task_id: Any) -> None:
         return None  # taken at dequeue
 
+
+
+# BLMPOP came with Redis 7.0.
+BLMPOP_SINCE = (7, 0)
+
+
+class RedisBroker(Redis):
+    """django-q2's Redis broker, taking up to ``bulk`` waiting messages per round trip.
+
+    django-q2's ``dequeue`` is a ``BLPOP``: one message per round trip, and with short tasks
+    the cluster's pusher process spent a sixth of a run's CPU on them. ``BLMPOP … COUNT bulk``
+    blocks the same way while the list is empty (one second, as ``BLPOP`` does) and otherwise
+    answers with up to ``bulk`` messages. Delivery stays at-most-once, as with ``BLPOP``; the
+    messages a killed cluster held are recovered like the one it held before (the dispatcher
+    re-pushes queued runs nobody claimed). A Redis older than 7.0 gets ``BLPOP`` as before.
+    """
+
+    _multi_pop: bool | None = None  # whether the server has BLMPOP; asked once per broker
+
+    def dequeue(self) -> list[tuple[None, bytes]] | None:
+        count = max(1, int(Conf.BULK))
+        if count > 1 and self._has_multi_pop():
+            try:
+                reply = self.connection.blmpop(1, 1, self.list_key, direction="LEFT", count=count)
+            except redis.ResponseError:
+                # A server that reports 7.x without the command (some Redis-compatible ones).
+                self._multi_pop = False
+                return super().dequeue()  # type: ignore[no-any-return]
+            if not reply:
+                return None
+            _key, messages = reply
+            return [(None, message) for message in messages]
+        return super().dequeue()  # type: ignore[no-any-return]
+
+    def _has_multi_pop(self) -> bool:
+        if self._multi_pop is None:
+            try:
+                version = str(self.connection.info("server").get("redis_version", "0"))
+                self._multi_pop = tuple(int(part) for part in version.split(".")[:2]) >= BLMPOP_SINCE
+            except (redis.ResponseError, ValueError):  # INFO disabled, or not Redis's numbering
+                self._multi_pop = False
+        return self._multi_pop
