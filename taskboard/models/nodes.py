@@ -18,7 +18,22 @@ def process_identity(pid: int | None = None, hostname: str | None = None) -> str
     The one definition: the runner stamps it on a claim, the supervisor and the read models
     compare against it, so they must build it the same way. Defaults to this process.
     """
+    if pid is None and hostname is None:
+        return _own_identity()
     return f"{socket.gethostname() if hostname is None else hostname}:{os.getpid() if pid is None else pid}"
+
+
+_own: tuple[int, str] | None = None
+
+
+def _own_identity() -> str:
+    # A worker stamps every claim with it: asked of the kernel once per process (a forked
+    # child has another pid and asks again), not on every run.
+    global _own
+    pid = os.getpid()
+    if _own is None or _own[0] != pid:
+        _own = (pid, f"{socket.gethostname()}:{pid}")
+    return _own[1]
 
 
 def fresh_since(now: datetime | None = None) -> datetime:
