@@ -12,7 +12,7 @@ from django_q.signals import pre_execute
 from django_q.status import Stat
 
 from taskboard.transport import guard
-from taskboard.transport.push import EXECUTE, broker_for
+from taskboard.transport.push import EXECUTE, broker_for, settle_pushes
 
 _in_cluster_run: str | None = None
 
@@ -36,7 +36,9 @@ def delivered_by_cluster(run_id: Any) -> bool:
 
 
 def queue_depth(queue: str) -> int:
-    """Messages visible in the broker for ``queue`` (not yet taken by a cluster)."""
+    """Messages visible in the broker for ``queue`` (not yet taken by a cluster), this
+    thread's own pushes included (their replies are read lazily: ``push._rpush``)."""
+    settle_pushes()
     return int(broker_for(queue).queue_size() or 0)
 
 

@@ -34,14 +34,15 @@ def _prepared_statements() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_a_claim_and_its_outcome_are_prepared_once_per_connection_and_reused():
+def test_an_enqueue_a_claim_and_its_outcome_are_prepared_once_per_connection_and_reused():
     ids = [sample_tasks.add.enqueue(1, 2).id for _ in range(3)]
     for run_id in ids:
         _claim_and_succeed(run_id)
     statements = _prepared_statements()
+    assert any(s.startswith('INSERT INTO "taskboard_taskrun"') for s in statements)
     assert any(s.startswith('UPDATE "taskboard_taskrun"') for s in statements)
     assert any(s.startswith("WITH done AS") for s in statements)
-    assert len(statements) == 2, "three runs reuse the same two prepared statements"
+    assert len(statements) == 3, "three runs reuse the same three prepared statements"
     assert TaskRun.objects.filter(pk__in=ids, status=Status.SUCCEEDED, result=7).count() == 3
     assert TaskAttempt.objects.filter(run_id__in=ids, outcome=Outcome.SUCCEEDED).count() == 3
 

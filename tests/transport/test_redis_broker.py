@@ -1,4 +1,5 @@
-"""taskboard's Redis broker against a real Redis: several messages per dequeue, in order."""
+"""taskboard's Redis broker against a real Redis: several messages per dequeue, in order; and
+pushes whose replies are read lazily."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 import redis
 from django_q.conf import Conf
 
+from taskboard.transport import push
 from taskboard.transport.broker import RedisBroker
 
 # A database of its own (CI's PostgreSQL run uses 15, the benchmarks 7-14).
@@ -62,3 +64,34 @@ def test_the_server_is_asked_once_whether_it_has_blmpop(broker: RedisBroker) -> 
     expected = tuple(int(part) for part in version.split(".")[:2]) >= (7, 0)
     assert broker._has_multi_pop() is expected
     assert broker._multi_pop is expected
+
+
+def test_a_push_is_sent_at_once_and_its_reply_read_by_the_next(broker: RedisBroker) -> None:
+    push._rpush(broker, "broker-test", ["a"])
+    line = push._local.redis[(os.getpid(), "broker-test")]
+    assert line.unread == ["a"]  # sent, reply not read yet
+    push._rpush(broker, "broker-test", ["b", "c"])
+    assert line.unread == ["b", "c"]
+    assert push._settle(line) == [] and line.unread == []
+    assert broker.connection.lrange(broker.list_key, 0, -1) == [b"a", b"b", b"c"]
+
+
+def test_a_push_the_server_refused_is_sent_again_with_the_next(broker: RedisBroker) -> None:
+    broker.connection.set(broker.list_key, "not a list")  # RPUSH answers WRONGTYPE
+    push._rpush(broker, "broker-test", ["a"])  # the error waits in its unread reply
+    broker.connection.delete(broker.list_key)
+    push._rpush(broker, "broker-test", ["b"])  # reads it: "a" again, with "b", through the client
+    assert push._local.redis[(os.getpid(), "broker-test")].unread == []
+    assert broker.connection.lrange(broker.list_key, 0, -1) == [b"a", b"b"]
+
+
+def test_a_push_lost_with_its_connection_is_sent_again(broker: RedisBroker) -> None:
+    push._rpush(broker, "broker-test", ["a"])
+    line = push._local.redis[(os.getpid(), "broker-test")]
+    push._settle(line)
+    line.connection.send_command("CLIENT", "ID")
+    broker.connection.execute_command("CLIENT", "KILL", "ID", line.connection.read_response())
+    push._rpush(broker, "broker-test", ["b"])  # into the killed connection, or at once again
+    push._rpush(broker, "broker-test", ["c"])
+    assert push._settle(line) == []
+    assert broker.connection.lrange(broker.list_key, 0, -1) == [b"a", b"b", b"c"]
