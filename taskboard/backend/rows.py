@@ -172,11 +172,11 @@ def execute(sql: str, qmark: str, params: list[Any]) -> None:
             import psycopg
 
             pgpipeline.prepare_on_request(db.connection)
-            cursor = psycopg.Cursor(db.connection)
+            raw: Any = psycopg.Cursor(db.connection)
             prepare: dict[str, Any] = {"prepare": True}
         else:
-            cursor, prepare = db.connection.cursor(), {}
+            raw, prepare = db.connection.cursor(), {}
         try:
-            cursor.execute(qmark if db.vendor == "sqlite" else sql, params, **prepare)
+            raw.execute(qmark if db.vendor == "sqlite" else sql, params, **prepare)
         finally:
-            cursor.close()
+            raw.close()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import redis
 from django import db
 from django.db import connections, transaction
-import redis
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.brokers.redis_broker import Redis
@@ -81,12 +81,12 @@ class RedisBroker(Redis):
             except redis.ResponseError:
                 # A server that reports 7.x without the command (some Redis-compatible ones).
                 self._multi_pop = False
-                return super().dequeue()  # type: ignore[no-any-return]
+                return super().dequeue()
             if not reply:
                 return None
             _key, messages = reply
             return [(None, message) for message in messages]
-        return super().dequeue()  # type: ignore[no-any-return]
+        return super().dequeue()
 
     def _has_multi_pop(self) -> bool:
         if self._multi_pop is None:
