@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.api_http import ENQUEUE_BODY, ROOT, env_for, prepare
+from bench.api_http import ENQUEUE_BODY, ROOT, discard, env_for, prepare
 
 WARM_UP = 50
 PROFILED = 200
@@ -222,7 +222,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests per CPU loop")
     parser.add_argument("--sqlite-path", default="/tmp/taskboard-bench-cost.sqlite3")
     parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--pg-db", default="taskboard_bench_cost", help="dropped and created")
+    parser.add_argument("--pg-db", default="taskboard_bench_cost", help="created, and dropped after the run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="flushed")
     parser.add_argument("--threads", type=int, default=8,
                         help="then this many threads in one process, 2 x 5 s per contender (0: skip)")
@@ -235,9 +235,12 @@ def main() -> None:
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
         env = env_for(args, db)
         token = prepare(args, db, env)
-        out = subprocess.run([sys.executable, "-m", "bench.api_cost", "--child", token,
-                              "--requests", str(args.requests), "--threads", str(args.threads)],
-                             cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        try:
+            out = subprocess.run([sys.executable, "-m", "bench.api_cost", "--child", token,
+                                  "--requests", str(args.requests), "--threads", str(args.threads)],
+                                 cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        finally:
+            discard(args, db)
         rows = json.loads(out.stdout.strip().splitlines()[-1])
         for name, row in rows.items():
             extra = (f"  (inside operations.enqueue: {row['enqueue_calls']} calls, {row['enqueue_cpu_ms']} ms)"

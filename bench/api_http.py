@@ -51,10 +51,10 @@ def env_for(args: argparse.Namespace, db: str) -> dict[str, str]:
     return env
 
 
-def prepare(args: argparse.Namespace, db: str, env: dict[str, str]) -> str:
-    """A fresh, migrated database (and empty broker); the key of a superuser's token."""
+def discard(args: argparse.Namespace, db: str, *, create: bool = False) -> None:
+    """Remove the benchmark's database (and empty its broker); with ``create``, make an empty one."""
     if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-writers.lock"):
             Path(args.sqlite_path + suffix).unlink(missing_ok=True)
     else:
         import psycopg
@@ -62,8 +62,15 @@ def prepare(args: argparse.Namespace, db: str, env: dict[str, str]) -> str:
 
         with psycopg.connect(f"{args.pg_server}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{args.pg_db}"')
+            if create:
+                conn.execute(f'CREATE DATABASE "{args.pg_db}"')
         redis.from_url(args.redis_url).flushdb()
+
+
+def prepare(args: argparse.Namespace, db: str, env: dict[str, str]) -> str:
+    """A fresh, migrated database (and empty broker); the key of a superuser's token.
+    ``discard`` removes it after the run."""
+    discard(args, db, create=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     made = subprocess.run(
         [sys.executable, "manage.py", "shell", "-v0", "-c",
@@ -159,6 +166,7 @@ def run_config(args: argparse.Namespace, db: str, logs: Path) -> dict[str, Any]:
             results.update(sweep(db, port, targets, args.seconds, server.pid))
     finally:
         processes.stop_all(started, grace=20.0)
+        discard(args, db)
     return results
 
 
@@ -174,7 +182,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per gthread worker")
     parser.add_argument("--sqlite-path", default="/tmp/taskboard-bench-http.sqlite3")
     parser.add_argument("--pg-server", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--pg-db", default="taskboard_bench_http", help="dropped and created")
+    parser.add_argument("--pg-db", default="taskboard_bench_http", help="created, and dropped after the run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="flushed")
     parser.add_argument("--json", default="api_http.json", help="file name under bench/results/")
     args = parser.parse_args()
