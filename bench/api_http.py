@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import databases
 from bench.http_load import Target, free_port, load, wait_listening
 from taskboard.management.commands._gunicorn import THREADS, WORKER_CLASS, gunicorn_command
 from taskboard.service import processes
@@ -53,17 +54,13 @@ def env_for(args: argparse.Namespace, db: str) -> dict[str, str]:
 
 def discard(args: argparse.Namespace, db: str, *, create: bool = False) -> None:
     """Remove the benchmark's database (and empty its broker); with ``create``, make an empty one."""
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-writers.lock"):
-            Path(args.sqlite_path + suffix).unlink(missing_ok=True)
+    if create:
+        databases.fresh(db, args.sqlite_path, args.pg_db, args.pg_server)
     else:
-        import psycopg
+        databases.drop(db, args.sqlite_path, args.pg_db, args.pg_server)
+    if db == "postgres":
         import redis
 
-        with psycopg.connect(f"{args.pg_server}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
-            if create:
-                conn.execute(f'CREATE DATABASE "{args.pg_db}"')
         redis.from_url(args.redis_url).flushdb()
 
 

@@ -245,9 +245,6 @@ def main() -> None:
         print(f"[{args.db}] {name}: CPU added by the subscriber during the drain: median "
               f"{statistics.median(added) * 100:+.1f} % {[round(x * 100, 1) for x in added]}")
     if args.db == "postgres":
-        from django.db import connections
-
-        connections.close_all()
         databases.drop_postgres(args.pg_db)
 
 

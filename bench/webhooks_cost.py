@@ -116,9 +116,6 @@ def main() -> None:
     print(f"{delivered} of {len(deliveries)} delivery runs succeeded; {receiver.events} events received, "
           f"{receiver.bad} bad signatures")
     if args.db == "postgres":
-        from django.db import connections
-
-        connections.close_all()
         databases.drop_postgres(args.pg_db)
 
 
