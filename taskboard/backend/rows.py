@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from taskboard.models import TaskRun, pgpipeline
 from taskboard.models import sql as rowsql
@@ -162,21 +164,40 @@ def execute(sql: str, qmark: str, params: list[Any]) -> None:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
         return
+    if db.vendor == "postgresql" and rowsql.prepared_statements():
+        execute_prepared(db, sql, params)
+        return
+    driver_ready(db)
+    with db.wrap_database_errors:
+        cursor = db.connection.cursor()
+        try:
+            cursor.execute(qmark if db.vendor == "sqlite" else sql, params)
+        finally:
+            cursor.close()
+
+
+def execute_prepared(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> None:
+    """One statement on PostgreSQL, prepared on the server once per connection (a run's
+    INSERT names ~45 columns: parsing and planning it cost more server time than executing
+    it), one round trip. Django's cursors bind on the client (ClientCursor) and cannot
+    prepare. Logged like Django's own statements where they are (tests, DEBUG)."""
+    import psycopg
+
+    driver_ready(db)
+    started = time.monotonic()
+    with db.wrap_database_errors:
+        pg = db.connection
+        pgpipeline.prepare_on_request(pg)
+        with psycopg.Cursor(pg) as cursor:
+            cursor.execute(sql, params, prepare=True)
+    if db.queries_logged:
+        db.queries_log.append({"sql": f"{sql} -- params {params!r}", "time": f"{time.monotonic() - started:.3f}"})
+
+
+def driver_ready(db: BaseDatabaseWrapper) -> None:
+    """The checks Django's cursor makes before a statement, for statements executed straight
+    on the driver (here and in ``backend.together``)."""
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()
     db.validate_no_broken_transaction()
-    with db.wrap_database_errors:
-        if db.vendor == "postgresql" and rowsql.prepared_statements():
-            # Django's cursors bind on the client (ClientCursor) and cannot prepare.
-            import psycopg
-
-            pgpipeline.prepare_on_request(db.connection)
-            raw: Any = psycopg.Cursor(db.connection)
-            prepare: dict[str, Any] = {"prepare": True}
-        else:
-            raw, prepare = db.connection.cursor(), {}
-        try:
-            raw.execute(qmark if db.vendor == "sqlite" else sql, params, **prepare)
-        finally:
-            raw.close()

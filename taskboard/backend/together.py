@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +30,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from taskboard.models import pgpipeline, sqlitelock
+from taskboard.backend import rows
 from taskboard.models import sql as rowsql
+from taskboard.models import sqlitelock
 
 Statements = list[tuple[str, list[Any]]]
 
@@ -54,7 +54,7 @@ def run_together(statements: Statements) -> None:
     with transaction.atomic(using=db.alias) if db.in_atomic_block else nullcontext():
         one = _as_one(statements) if db.vendor == "postgresql" and rowsql.prepared_statements() else None
         if one is not None:
-            _execute_prepared(db, *one)
+            rows.execute_prepared(db, *one)
         else:
             rowsql.run(statements)
 
@@ -83,26 +83,6 @@ def _as_one(statements: Statements) -> tuple[str, list[Any]] | None:
             _ONE.clear()
         sql = _ONE[texts] = merged
     return sql, [param for _, params in statements for param in params]
-
-
-def _execute_prepared(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> None:
-    """One statement, prepared on the server once per connection (a run's INSERT names ~45
-    columns: parsing and planning it cost more server time than executing it), one round
-    trip. Logged like Django's own statements where they are (tests, DEBUG)."""
-    import psycopg
-
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    db.validate_no_broken_transaction()
-    started = time.monotonic()
-    with db.wrap_database_errors:
-        pg = db.connection
-        pgpipeline.prepare_on_request(pg)
-        with psycopg.Cursor(pg) as cursor:
-            cursor.execute(sql, params, prepare=True)
-    if db.queries_logged:
-        db.queries_log.append({"sql": f"{sql} -- params {params!r}", "time": f"{time.monotonic() - started:.3f}"})
 
 
 # --- SQLite -------------------------------------------------------------------------------------
@@ -171,9 +151,7 @@ def _write(db: BaseDatabaseWrapper, batch: list[_Entry]) -> None:
     """Commit ``batch`` in one transaction; if that fails, each list in one of its own. Every
     entry ends ``done``, with its own error if it failed."""
     try:
-        db.close_if_health_check_failed()
-        db.ensure_connection()
-        db.validate_thread_sharing()
+        rows.driver_ready(db)  # outside any transaction (run_together): nothing to roll back
         with sqlitelock.write_turn(db):
             try:
                 _transaction(db, [s for entry in batch for s in entry.statements])
