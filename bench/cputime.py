@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import psutil
 
 
-def _cpu(proc: psutil.Process) -> float:
+def cpu_seconds(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return times.user + times.system
 
@@ -31,12 +31,12 @@ class Meter:
     sessions_start: int = 0
 
     def start(self) -> Meter:
-        self.own_start = _cpu(psutil.Process())
+        self.own_start = cpu_seconds(psutil.Process())
         if self.postgres:
             # Long-lived backends (this process's own) count from now, not from their start.
             for pid in self._backend_pids():
                 try:
-                    self.backends_before[pid] = _cpu(psutil.Process(pid))
+                    self.backends_before[pid] = cpu_seconds(psutil.Process(pid))
                 except psutil.Error:
                     pass
             self.sessions_start = self._sessions()
@@ -51,7 +51,7 @@ class Meter:
         for proc in procs:
             try:
                 key = (proc.pid, proc.create_time())
-                self.seen[key] = _cpu(proc)
+                self.seen[key] = cpu_seconds(proc)
                 if key not in self.names:
                     self.names[key] = proc.name()
             except psutil.Error:
@@ -60,14 +60,14 @@ class Meter:
             for pid in self._backend_pids():
                 try:
                     proc = psutil.Process(pid)
-                    self.backends[(pid, proc.create_time())] = _cpu(proc) - self.backends_before.get(pid, 0.0)
+                    self.backends[(pid, proc.create_time())] = cpu_seconds(proc) - self.backends_before.get(pid, 0.0)
                 except psutil.Error:
                     pass
 
     def totals(self) -> dict[str, float]:
         """CPU seconds so far: ``worker`` (its group), ``postgres`` (backends), ``bench`` (this
         process: the receiver and the polling), ``sessions`` (connections opened)."""
-        figures = {"worker": sum(self.seen.values()), "bench": _cpu(psutil.Process()) - self.own_start}
+        figures = {"worker": sum(self.seen.values()), "bench": cpu_seconds(psutil.Process()) - self.own_start}
         if self.postgres:
             figures["postgres"] = sum(self.backends.values())
             figures["sessions"] = float(self._sessions() - self.sessions_start)
