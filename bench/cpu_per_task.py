@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.cpu_per_task [--db postgres|sqlite] [--mode live|prefilled]
                                            [--n 6000] [--rounds 2] [--workers 2]
+    .venv/bin/python -m bench.cpu_per_task --contender celery [--n 6000] [--rounds 2]
 
 Wall-clock drains on 2 shared cores move by ±10 % from run to run; CPU seconds per part move
 much less, so a change of a few per cent shows. Each round starts ``taskboard_worker`` on a
@@ -12,6 +13,12 @@ until all N succeeded and prints, per task: the CPU of each process of the worke
 (django-q2 names them: workers, pusher, monitor), of this database's PostgreSQL backends (on
 PostgreSQL; this process's own backend included in ``live``, its enqueue's server side), of
 ``redis-server`` and of this process, and the drain rate (N / time to the last success).
+
+``--contender celery`` measures the same for Celery as ``bench.peers`` runs it (``live`` only:
+Celery has no bulk enqueue; Redis broker, no result backend, ``--pool prefork --concurrency
+W``; ``make bench-peers`` installs it): this process calls ``noop.delay(key)`` N times while the
+worker drains, and the round ends when every task has written its start mark. Its no-op is
+``bench.peers``' (one ``os.write`` of a mark), taskboard's is ``taskboard.demo.noop``.
 """
 
 from __future__ import annotations
@@ -95,6 +102,72 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
     return parts
 
 
+def celery_round(args: argparse.Namespace) -> dict[str, float]:
+    """One round of Celery (see the module's docstring): the same parts, by process."""
+    import subprocess
+    import tempfile
+
+    import redis
+
+    from bench.peers.contenders import require
+    from bench.peers.marks import ENV
+    from taskboard.service import processes
+
+    require("celery")
+    broker = redis.Redis.from_url(args.redis_url)
+    broker.flushdb()
+    marks = Path(tempfile.mkdtemp(prefix="taskboard-bench-cpu-")) / "marks.txt"
+    env = {**os.environ, "BENCH_PEERS_CELERY_BROKER": args.redis_url, ENV: str(marks)}
+    os.environ.update(env)  # this process's ``delay`` publishes to the same broker
+    from bench.peers.celery_app import noop
+
+    log = Path("/tmp/taskboard-bench-cpu-celery.log").open("wb")  # noqa: SIM115
+    worker = processes.start([sys.executable, "-m", "celery", "-A", "bench.peers.celery_app", "worker",
+                              "--pool", "prefork", "--concurrency", str(args.workers), "--loglevel", "WARNING",
+                              "--hostname", f"bench-cpu-{os.getpid()}@%h"],
+                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(args.settle)
+        redis_servers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"]
+        redis_before = sum(cpu_seconds(p) for p in redis_servers)
+        meter = Meter(worker.pid, postgres=False).start()
+        meter.sample()
+        before = dict(meter.seen)
+        began = time.monotonic()
+        for i in range(args.n):
+            noop.delay(str(i))
+            if i % 200 == 0:
+                meter.sample()
+        while _lines(marks) < args.n:
+            meter.sample()
+            time.sleep(0.05)
+        seconds = time.monotonic() - began
+        meter.sample()
+    finally:
+        worker.stop(15, term_group=False)  # its warm shutdown stops the pool itself
+        log.close()
+        broker.flushdb()
+        broker.close()
+    per_task = 1000 / args.n
+    parts: dict[str, float] = {}
+    for key, cpu in meter.seen.items():
+        label = "celery: main process" if key[0] == worker.pid else "celery: pool processes"
+        parts[label] = parts.get(label, 0.0) + (cpu - before.get(key, 0.0)) * per_task
+    parts["redis-server"] = (sum(cpu_seconds(p) for p in redis_servers) - redis_before) * per_task
+    parts["this process (driver)"] = meter.totals()["bench"] * per_task
+    parts["everything"] = sum(parts.values())
+    parts["drain runs/s"] = args.n / seconds
+    return parts
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as f:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 16), b""))
+    except FileNotFoundError:
+        return 0
+
+
 def _label(pid: int) -> str:
     """What a process of the worker's group is, from the title django-q2 gives it."""
     try:
@@ -109,9 +182,18 @@ def _label(pid: int) -> str:
     return "worker processes"
 
 
+def report(round_: int, parts: dict[str, float]) -> None:
+    rate = parts.pop("drain runs/s")
+    print(f"round {round_}: drain {rate:,.0f} runs/s, load average {os.getloadavg()[0]:.1f}")
+    for name, ms in sorted(parts.items(), key=lambda p: (p[0] == "everything", -p[1])):
+        if ms >= 0.0005:
+            print(f"  {name:<40} {ms:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--contender", choices=["taskboard", "celery"], default="taskboard")
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres", help="taskboard's")
     parser.add_argument("--mode", choices=["live", "prefilled"], default="live")
     parser.add_argument("--n", type=int, default=6000, help="no-op runs per round")
     parser.add_argument("--rounds", type=int, default=2)
@@ -122,6 +204,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.n < 1 or args.rounds < 1 or args.workers < 1 or args.settle < 0:
         parser.error("--n, --rounds and --workers must be positive, --settle not negative")
+    if args.contender == "celery":
+        if args.mode != "live":
+            parser.error("--contender celery: only --mode live (Celery has no bulk enqueue)")
+        print(f"celery, live, {args.n} no-op tasks, {args.workers} pool processes, "
+              f"load average {os.getloadavg()[0]:.1f}; CPU ms per task:", flush=True)
+        for round_ in range(1, args.rounds + 1):
+            report(round_, celery_round(args))
+        return
     os.environ.update(DJANGO_SETTINGS_MODULE="taskboard.settings", TASKBOARD_DEMO="0",
                       TASKBOARD_ALERTS='{"enabled": false}', LOG_LEVEL="WARNING")
     os.environ.update(databases.fresh(args.db, SQLITE_PATH, args.pg_db))
@@ -133,12 +223,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}; CPU ms per task:", flush=True)
     try:
         for round_ in range(1, args.rounds + 1):
-            parts = one_round(args)
-            rate = parts.pop("drain runs/s")
-            print(f"round {round_}: drain {rate:,.0f} runs/s, load average {os.getloadavg()[0]:.1f}")
-            for name, ms in sorted(parts.items(), key=lambda p: (p[0] == "everything", -p[1])):
-                if ms >= 0.0005:
-                    print(f"  {name:<40} {ms:.3f}")
+            report(round_, one_round(args))
     finally:
         databases.drop(args.db, SQLITE_PATH, args.pg_db)
 
