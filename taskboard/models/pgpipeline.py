@@ -60,9 +60,15 @@ def run(statements: Sequence[tuple[str, list[Any]]]) -> list[tuple[int, list[tup
         pg = connection.connection
         prepare_on_request(pg)
         cursors = [psycopg.Cursor(pg) for _ in statements]
-        with pg.pipeline():
-            for cursor, (sql, params) in zip(cursors, statements, strict=True):
-                cursor.execute(sql, params, prepare=True)
+        if len(statements) == 1:
+            # One statement is one round trip and atomic by itself: pipeline mode would only
+            # add its own work (~0.04 ms of the worker's CPU per call: a claim with no
+            # outcome riding on it, an outcome committed at once).
+            cursors[0].execute(statements[0][0], statements[0][1], prepare=True)
+        else:
+            with pg.pipeline():
+                for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params, prepare=True)
         results = []
         for cursor in cursors:
             rows = cursor.fetchall() if returned_rows(cursor) else []

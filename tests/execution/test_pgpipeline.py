@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection
@@ -65,6 +66,34 @@ def test_the_statements_of_one_pipeline_commit_together_or_not_at_all():
     assert TaskRun.objects.get(pk=run_id).worker == ""
     # The connection is usable afterwards, and the prepared claim still works.
     assert _claim_and_succeed(run_id).worker == "w"
+
+
+def test_a_single_statement_goes_without_a_pipeline_and_fails_alone(monkeypatch: pytest.MonkeyPatch):
+    import psycopg
+
+    entered: list[int] = []
+    real = psycopg.Connection.pipeline
+
+    def counting(self: psycopg.Connection) -> Any:
+        entered.append(1)
+        return real(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counting)
+    run_id = sample_tasks.add.enqueue(1, 2).id
+    table = TaskRun._meta.db_table
+    duplicate = (f"INSERT INTO {table} SELECT * FROM {table} WHERE id = %s", [uuid.UUID(run_id)])
+    with pytest.raises(IntegrityError):
+        rowsql.run([duplicate])
+    assert TaskRun.objects.filter(pk=run_id).count() == 1
+    # The connection is usable afterwards; one statement alone, then two in one pipeline.
+    ((count, rows),) = rowsql.run([rowsql.update_statement(TaskRun, run_id, {"worker": "alone"},
+                                                           {"status": Status.QUEUED})])
+    assert (count, rows, entered) == (1, [], [])
+    assert TaskRun.objects.get(pk=run_id).worker == "alone"
+    assert _claim_and_succeed(run_id).worker == "w"  # a claim alone, an outcome: one statement each
+    assert entered == []
+    two = [rowsql.update_statement(TaskRun, run_id, {"progress_message": text}, {}) for text in ("a", "b")]
+    assert [count for count, _ in rowsql.run(two)] == [1, 1] and entered == [1]
 
 
 def test_statements_are_counted_like_any_other_query():
