@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.hotpath                      # PostgreSQL
     .venv/bin/python -m bench.hotpath --db sqlite --n 3000 --rounds 5
+    .venv/bin/python -m bench.hotpath --alone              # each outcome committed by itself
 
 A throwaway database is migrated; one child process then does, per round and per variant
 (interleaved: off, on, off, on …), what a cluster worker does for a run that succeeds: claim
 the run with the previous run's outcome riding on the claim (``TaskRun.objects.claim_with``,
-one transaction), then build the run's outcome statements (``success_statements``). Runs come
+one transaction), then build the run's outcome statements (``success_statements``). With
+``--alone``, what a worker does for a run whose outcome is not deferred (one that holds a flow
+slot, or any run when no next message comes): the claim alone, then the outcome committed
+alone. Runs come
 from ``enqueue_many`` outside the timing. Reported per run: wall time, the client's CPU and,
 on PostgreSQL, the server backend's CPU (``psutil`` on ``pg_backend_pid()``). The CPU figures
 are what to compare on a busy machine: the wall time moves with the load, the CPU per run much
@@ -32,7 +36,7 @@ from bench import databases
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child(db: str, n: int, rounds: int) -> None:
+def child(db: str, n: int, rounds: int, alone: bool) -> None:
     import django
 
     django.setup()
@@ -65,6 +69,9 @@ def child(db: str, n: int, rounds: int) -> None:
                                       started_at=run.claimed_at or timezone.now(), finished_at=timezone.now(),
                                       worker=run.worker)
                 riders = run.success_statements(attempt, None)
+                if alone:
+                    rowsql.run(riders)
+                    riders = []
             rowsql.run(riders)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             server = (sum(backend.cpu_times()[:2]) - server) if backend else 0.0
@@ -91,10 +98,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg-db", default="taskboard_bench_hotpath")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--alone", action="store_true", help="each outcome committed by itself, not on the next claim")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.db, args.n, args.rounds)
+        child(args.db, args.n, args.rounds, args.alone)
         return
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskboard.settings", "TASKBOARD_DEMO": "0",
            "LOG_LEVEL": "WARNING"}
@@ -107,11 +115,12 @@ def main() -> None:
         env.update(TASKBOARD_BROKER_URL=args.redis_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     load = os.getloadavg()[0]
-    out = subprocess.run([sys.executable, "-m", "bench.hotpath", "--child", "--db", args.db, "--n", str(args.n),
-                          "--rounds", str(args.rounds)], cwd=ROOT, env=env, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+    argv = [sys.executable, "-m", "bench.hotpath", "--child", "--db", args.db, "--n", str(args.n),
+            "--rounds", str(args.rounds), *(["--alone"] if args.alone else [])]
+    out = subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
     results: dict[str, list[dict[str, Any]]] = json.loads(out.strip().splitlines()[-1])
-    print(f"== {args.db}: {args.n} runs × {args.rounds} interleaved rounds, one process; "
+    print(f"== {args.db}: {args.n} runs × {args.rounds} interleaved rounds, one process"
+          f"{', each outcome alone' if args.alone else ', each outcome on the next claim'}; "
           f"load average {load:.1f} → {os.getloadavg()[0]:.1f} ==")
     print(f"  {'PG_PREPARED_STATEMENTS':24} {'wall µs/run':>12} {'client CPU':>11} {'server CPU':>11}   (medians)")
     for variant, rows in results.items():
