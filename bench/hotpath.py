@@ -34,6 +34,7 @@ from typing import Any
 from bench import databases
 
 ROOT = Path(__file__).resolve().parent.parent
+SQLITE_PATH = "/tmp/taskboard-bench-hotpath.sqlite3"
 
 
 def child(db: str, n: int, rounds: int, alone: bool) -> None:
@@ -96,8 +97,8 @@ def main() -> None:
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--n", type=int, default=2000, help="runs per round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--pg-db", default="taskboard_bench_hotpath")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--pg-db", default="taskboard_bench_hotpath", help="created, and dropped after the run")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9", help="flushed")
     parser.add_argument("--alone", action="store_true", help="each outcome committed by itself, not on the next claim")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -106,18 +107,23 @@ def main() -> None:
         return
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "taskboard.settings", "TASKBOARD_DEMO": "0",
            "LOG_LEVEL": "WARNING"}
-    env.update(databases.fresh(args.db, "/tmp/taskboard-bench-hotpath.sqlite3", args.pg_db),
+    env.update(databases.fresh(args.db, SQLITE_PATH, args.pg_db),
                TASKBOARD_BROKER_URL="", TASKBOARD_PROCESS="worker")
-    if args.db == "postgres":
-        import redis
+    import redis
 
+    if args.db == "postgres":
         redis.Redis.from_url(args.redis_url).flushdb()
         env.update(TASKBOARD_BROKER_URL=args.redis_url)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    load = os.getloadavg()[0]
-    argv = [sys.executable, "-m", "bench.hotpath", "--child", "--db", args.db, "--n", str(args.n),
-            "--rounds", str(args.rounds), *(["--alone"] if args.alone else [])]
-    out = subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    try:
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        load = os.getloadavg()[0]
+        argv = [sys.executable, "-m", "bench.hotpath", "--child", "--db", args.db, "--n", str(args.n),
+                "--rounds", str(args.rounds), *(["--alone"] if args.alone else [])]
+        out = subprocess.run(argv, cwd=ROOT, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    finally:
+        databases.drop(args.db, SQLITE_PATH, args.pg_db)
+        if args.db == "postgres":
+            redis.Redis.from_url(args.redis_url).flushdb()
     results: dict[str, list[dict[str, Any]]] = json.loads(out.strip().splitlines()[-1])
     print(f"== {args.db}: {args.n} runs × {args.rounds} interleaved rounds, one process"
           f"{', each outcome alone' if args.alone else ', each outcome on the next claim'}; "
