@@ -10,6 +10,7 @@ how hard they look.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,18 @@ from taskboard.operations import PERM_CANCEL, PERM_DISCARD, PERM_ENQUEUE, PERM_R
 settings.register_profile("fast", max_examples=30, deadline=None, database=None)
 settings.register_profile("thorough", max_examples=200, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the SQLite test database's writers' lock (``models.sqlitelock``): Django removes
+    the database file, and the lock beside it would stay in the temporary directory."""
+    from django.conf import settings as django_settings
+
+    from taskboard.models.sqlitelock import lock_file
+
+    name = django_settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        Path(lock_file(str(name))).unlink(missing_ok=True)
 
 
 def _perm(dotted: str) -> Permission:

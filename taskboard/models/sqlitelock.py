@@ -24,13 +24,18 @@ _threads: dict[tuple[int, str], threading.Lock] = {}
 _setup = threading.Lock()
 
 
+def lock_file(database: str) -> str:
+    """The writers' lock file beside the SQLite database file ``database``."""
+    return f"{database}-writers.lock"
+
+
 def _lock_path(connection: BaseDatabaseWrapper) -> str | None:
     if connection.vendor != "sqlite":
         return None
     name = str(connection.settings_dict["NAME"])
     if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
         return None
-    return f"{name}-writers.lock"
+    return lock_file(name)
 
 
 @contextmanager
