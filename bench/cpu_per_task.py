@@ -27,6 +27,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -55,51 +56,31 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
         import redis
 
         redis.from_url(args.redis_url).flushdb()
+
+    def produce(meter: Meter) -> None:
+        if args.mode == "live":
+            one_by_one(meter, args.n, lambda i: noop.enqueue())
+            return
+        from django.db import transaction
+
+        with transaction.atomic():
+            for start in range(0, args.n, 500):
+                enqueue_many(noop, [call() for _ in range(min(500, args.n - start))])
+
+    def finished() -> bool:
+        return TaskRun.objects.filter(task="taskboard.demo.noop", status=Status.SUCCEEDED).count() >= args.n
+
     log = Path("/tmp/taskboard-bench-cpu-worker.log").open("wb")  # noqa: SIM115
     worker = processes.start([sys.executable, "manage.py", "taskboard_worker", "--grace", "3"], cwd=ROOT,
                              env={**os.environ, "TASKBOARD_WORKERS": str(args.workers)}, stdout=log,
                              stderr=subprocess.STDOUT)
     try:
         time.sleep(args.settle)  # start-up (imports, migrations check, first polls) is not counted
-        redis_servers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"]
-        redis_before = sum(cpu_seconds(p) for p in redis_servers)
-        meter = Meter(worker.pid, args.db == "postgres").start()
-        meter.sample()
-        before = dict(meter.seen)  # the worker group's CPU so far (start-up): subtracted
-        began = time.monotonic()
-        if args.mode == "live":
-            for i in range(args.n):
-                noop.enqueue()
-                if i % 200 == 0:
-                    meter.sample()
-        else:
-            from django.db import transaction
-
-            with transaction.atomic():
-                for start in range(0, args.n, 500):
-                    enqueue_many(noop, [call() for _ in range(min(500, args.n - start))])
-        while TaskRun.objects.filter(task="taskboard.demo.noop", status=Status.SUCCEEDED).count() < args.n:
-            meter.sample()
-            time.sleep(0.05)
-        seconds = time.monotonic() - began
-        meter.sample()
-        labels = {key: _label(key[0]) for key in meter.seen}
+        return measured(Meter(worker.pid, args.db == "postgres"), args.n, produce, finished,
+                        lambda pid: f"taskboard_worker: {_label(pid)}")
     finally:
         worker.stop(15, term_group=False)
         log.close()
-    per_task = 1000 / args.n
-    parts: dict[str, float] = {}
-    for key, cpu in meter.seen.items():
-        label = f"taskboard_worker: {labels[key]}"
-        parts[label] = parts.get(label, 0.0) + (cpu - before.get(key, 0.0)) * per_task
-    totals = meter.totals()
-    if args.db == "postgres":
-        parts["postgres"] = totals["postgres"] * per_task
-    parts["redis-server"] = (sum(cpu_seconds(p) for p in redis_servers) - redis_before) * per_task
-    parts["this process (driver)"] = totals["bench"] * per_task
-    parts["everything"] = sum(parts.values())
-    parts["drain runs/s"] = args.n / seconds
-    return parts
 
 
 def celery_round(args: argparse.Namespace) -> dict[str, float]:
@@ -128,35 +109,56 @@ def celery_round(args: argparse.Namespace) -> dict[str, float]:
                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         time.sleep(args.settle)
-        redis_servers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"]
-        redis_before = sum(cpu_seconds(p) for p in redis_servers)
-        meter = Meter(worker.pid, postgres=False).start()
-        meter.sample()
-        before = dict(meter.seen)
-        began = time.monotonic()
-        for i in range(args.n):
-            noop.delay(str(i))
-            if i % 200 == 0:
-                meter.sample()
-        while _lines(marks) < args.n:
-            meter.sample()
-            time.sleep(0.05)
-        seconds = time.monotonic() - began
-        meter.sample()
+        return measured(Meter(worker.pid, postgres=False), args.n,
+                        lambda meter: one_by_one(meter, args.n, lambda i: noop.delay(str(i))),
+                        lambda: _lines(marks) >= args.n,
+                        lambda pid: "celery: main process" if pid == worker.pid else "celery: pool processes")
     finally:
         worker.stop(15, term_group=False)  # its warm shutdown stops the pool itself
         log.close()
         broker.flushdb()
         broker.close()
-    per_task = 1000 / args.n
+
+
+def one_by_one(meter: Meter, n: int, enqueue: Callable[[int], object]) -> None:
+    """``enqueue(i)`` for i < n from this process, sampling the parts now and then (a process
+    that exits during the round keeps its last sample)."""
+    for i in range(n):
+        enqueue(i)
+        if i % 200 == 0:
+            meter.sample()
+
+
+def measured(meter: Meter, n: int, produce: Callable[[Meter], None], finished: Callable[[], bool],
+             label: Callable[[int], str]) -> dict[str, float]:
+    """CPU ms per task of each part while ``produce`` enqueues ``n`` tasks and the executors
+    (``meter``'s process group, already settled) drain them, until ``finished()``; the parts
+    named by ``label(pid)``, PostgreSQL's backends, ``redis-server`` and this process, and
+    the drain rate (``n`` / time to the last task)."""
+    redis_servers = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "redis-server"]
+    redis_before = sum(cpu_seconds(p) for p in redis_servers)
+    meter.start()
+    meter.sample()
+    before = dict(meter.seen)  # the group's CPU so far (start-up): subtracted
+    began = time.monotonic()
+    produce(meter)
+    while not finished():
+        meter.sample()
+        time.sleep(0.05)
+    seconds = time.monotonic() - began
+    meter.sample()
+    per_task = 1000 / n
     parts: dict[str, float] = {}
     for key, cpu in meter.seen.items():
-        label = "celery: main process" if key[0] == worker.pid else "celery: pool processes"
-        parts[label] = parts.get(label, 0.0) + (cpu - before.get(key, 0.0)) * per_task
+        name = label(key[0])
+        parts[name] = parts.get(name, 0.0) + (cpu - before.get(key, 0.0)) * per_task
+    totals = meter.totals()
+    if meter.postgres:
+        parts["postgres"] = totals["postgres"] * per_task
     parts["redis-server"] = (sum(cpu_seconds(p) for p in redis_servers) - redis_before) * per_task
-    parts["this process (driver)"] = meter.totals()["bench"] * per_task
+    parts["this process (driver)"] = totals["bench"] * per_task
     parts["everything"] = sum(parts.values())
-    parts["drain runs/s"] = args.n / seconds
+    parts["drain runs/s"] = n / seconds
     return parts
 
 

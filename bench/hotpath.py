@@ -10,8 +10,7 @@ the run with the previous run's outcome riding on the claim (``TaskRun.objects.c
 one transaction), then build the run's outcome statements (``success_statements``). With
 ``--alone``, what a worker does for a run whose outcome is not deferred (one that holds a flow
 slot, or any run when no next message comes): the claim alone, then the outcome committed
-alone. Runs come
-from ``enqueue_many`` outside the timing. Reported per run: wall time, the client's CPU and,
+alone. Runs come from ``enqueue_many`` outside the timing. Reported per run: wall time, the client's CPU and,
 on PostgreSQL, the server backend's CPU (``psutil`` on ``pg_backend_pid()``). The CPU figures
 are what to compare on a busy machine: the wall time moves with the load, the CPU per run much
 less. Variants: ``TASKBOARD["PG_PREPARED_STATEMENTS"]`` off (one simple query, parsed and
