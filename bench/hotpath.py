@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--alone", action="store_true", help="each outcome committed by itself, not on the next claim")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.n < 1 or args.rounds < 1:
+        parser.error("--n and --rounds must be positive")
     if args.child:
         child(args.db, args.n, args.rounds, args.alone)
         return
